@@ -1,0 +1,278 @@
+"""Vectorised DSP building blocks for voices: oscillators, envelopes, noise, simple filters.
+
+Voices render a whole note at once (one numpy expression per stage), which is what makes a
+pure-numpy synth fast: the per-sample work happens in C, and Python only runs once per note.
+Everything returns float32 and takes an explicit sample count, so callers control lengths.
+
+Oscillators are band-limited by construction: wavetables are built additively with only the
+harmonics that fit under Nyquist (and under a caller-given ``max_harmonic`` for dark tones),
+so there is no aliasing to filter away afterwards.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import lfilter
+
+from synth.params import SAMPLE_RATE
+
+F32 = NDArray[np.float32]
+TABLE_SIZE = 4096
+_TWO_PI = np.float32(2.0 * np.pi)
+
+
+def midi_to_hz(pitch: float) -> float:
+    return float(440.0 * 2.0 ** ((pitch - 69.0) / 12.0))
+
+
+@lru_cache(maxsize=16)
+def _ramp(n: int) -> F32:
+    return np.arange(n, dtype=np.float32)
+
+
+def ramp(n: int) -> F32:
+    """0, 1, ..., n-1 as float32 (cached for common lengths; treat as read-only)."""
+    if n <= 1 << 20:
+        return _ramp(1 << max(10, (n - 1).bit_length()))[:n]
+    return np.arange(n, dtype=np.float32)
+
+
+@lru_cache(maxsize=512)
+def harmonic_table(shape: str, n_harmonics: int) -> F32:
+    """One cycle of a band-limited waveform with at most ``n_harmonics`` partials.
+
+    Shapes: ``sine``, ``saw`` (1/k), ``square`` (odd 1/k), ``triangle`` (odd 1/k^2),
+    ``organ`` (drawbar-like 1, 2, 3, 4, 6, 8), ``reed`` (odd-heavy, for clarinet-ish tones),
+    ``soft`` (1/k^2 all harmonics: a rounded saw). Peak-normalised to 1.
+    """
+    n_harmonics = max(1, n_harmonics)
+    k = np.arange(1, n_harmonics + 1, dtype=np.float64)
+    if shape == "sine":
+        amps = np.zeros_like(k)
+        amps[0] = 1.0
+    elif shape == "saw":
+        amps = 1.0 / k
+    elif shape == "square":
+        amps = np.where(k % 2 == 1, 1.0 / k, 0.0)
+    elif shape == "triangle":
+        amps = np.where(k % 2 == 1, 1.0 / k**2, 0.0)
+    elif shape == "organ":
+        amps = np.where(np.isin(k, (1, 2, 3, 4, 6, 8)), 1.0 / np.sqrt(k), 0.0)
+    elif shape == "reed":
+        amps = np.where(k % 2 == 1, 1.0 / k, 0.25 / k)
+    elif shape == "soft":
+        amps = 1.0 / k**2
+    else:
+        raise ValueError(f"unknown wave shape {shape!r}")
+    phase = np.arange(TABLE_SIZE) / TABLE_SIZE
+    table = (amps[:, None] * np.sin(2 * np.pi * k[:, None] * phase[None, :])).sum(axis=0)
+    table /= max(1e-9, np.abs(table).max())
+    out = np.empty(TABLE_SIZE + 1, dtype=np.float32)  # guard sample for interpolation
+    out[:-1] = table
+    out[-1] = table[0]
+    return out
+
+
+def harmonics_for(freq: float, cutoff_hz: float, max_harmonics: int = 64) -> int:
+    """How many harmonics of ``freq`` fit under both Nyquist and a tone cutoff."""
+    limit = min(cutoff_hz, 0.45 * SAMPLE_RATE)
+    return int(max(1, min(max_harmonics, limit // max(freq, 1.0))))
+
+
+def phase_ramp(freq: float | F32, n: int, phase0: float = 0.0, sr: int = SAMPLE_RATE) -> F32:
+    """Phase in cycles (0..1) for a constant or per-sample frequency."""
+    if np.isscalar(freq):
+        ph = ramp(n) * np.float32(float(freq) / sr) + np.float32(phase0)
+    else:
+        ph = np.cumsum(np.asarray(freq, dtype=np.float64) / sr) + phase0
+    return np.asarray(ph % 1.0, dtype=np.float32)
+
+
+def table_osc(table: F32, phase: F32) -> F32:
+    """Read a wavetable at fractional phases (0..1) with linear interpolation."""
+    pos = phase * np.float32(TABLE_SIZE)
+    idx = pos.astype(np.int32)
+    frac = pos - idx
+    a = table[idx]
+    return a + (table[idx + 1] - a) * frac
+
+
+def osc(
+    shape: str,
+    freq: float,
+    n: int,
+    *,
+    cutoff_hz: float = 20000.0,
+    max_harmonics: int = 64,
+    phase0: float = 0.0,
+    vibrato_hz: float = 0.0,
+    vibrato_cents: float = 0.0,
+) -> F32:
+    """A band-limited oscillator note: ``shape`` at ``freq`` for ``n`` samples."""
+    table = harmonic_table(shape, harmonics_for(freq, cutoff_hz, max_harmonics))
+    if vibrato_cents > 0.0 and vibrato_hz > 0.0:
+        t = ramp(n) / np.float32(SAMPLE_RATE)
+        ratio = 2.0 ** (vibrato_cents / 1200.0 * np.sin(_TWO_PI * vibrato_hz * t))
+        phase = phase_ramp(freq * ratio, n, phase0)
+    else:
+        phase = phase_ramp(freq, n, phase0)
+    return table_osc(table, phase)
+
+
+def sine(freq: float | F32, n: int, phase0: float = 0.0) -> F32:
+    return np.sin(_TWO_PI * phase_ramp(freq, n, phase0)).astype(np.float32)
+
+
+def adsr(
+    n: int,
+    attack: float,
+    decay: float,
+    sustain: float,
+    release: float,
+    gate: int,
+    sr: int = SAMPLE_RATE,
+) -> F32:
+    """Linear-attack, exponential decay/release envelope of ``n`` samples.
+
+    ``gate`` is the note-off sample; the release starts there from whatever level the
+    envelope reached, so short notes never jump. Attack is at least 2 ms (no clicks) and the
+    last 2 ms always fade to exactly zero.
+    """
+    n = max(1, n)
+    t = ramp(n)
+    a = max(2, int(max(attack, 0.002) * sr))
+    gate = max(1, min(gate, n))
+    env = np.empty(n, dtype=np.float32)
+    # attack + decay toward sustain
+    d_tau = max(decay, 0.001) * sr / 4.6  # 4.6 time constants = -40 dB
+    seg = t[:gate]
+    att = np.minimum(seg / a, 1.0)
+    dec = sustain + (1.0 - sustain) * np.exp(-np.maximum(seg - a, 0.0) / d_tau)
+    env[:gate] = np.where(seg < a, att, dec)
+    level = float(env[gate - 1])
+    if gate < n:
+        r_tau = max(release, 0.005) * sr / 4.6
+        env[gate:] = level * np.exp(-(t[: n - gate]) / r_tau)
+    fade = min(n, int(0.002 * sr))
+    env[n - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return env
+
+
+def perc_env(n: int, attack: float, t60: float, sr: int = SAMPLE_RATE) -> F32:
+    """Percussive envelope: short linear attack then exponential decay reaching -60 dB at t60."""
+    n = max(1, n)
+    t = ramp(n)
+    a = max(2, int(max(attack, 0.0005) * sr))
+    env = np.exp(-np.maximum(t - a, 0.0) * np.float32(6.9 / max(t60 * sr, 1.0)))
+    env[:a] *= t[:a] / a
+    fade = min(n, int(0.002 * sr))
+    env[n - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return env.astype(np.float32)
+
+
+def noise(n: int, rng: np.random.Generator) -> F32:
+    """White noise in -1..1 (float32)."""
+    return rng.uniform(-1.0, 1.0, n).astype(np.float32)
+
+
+def one_pole_lowpass(x: F32, cutoff_hz: float, sr: int = SAMPLE_RATE) -> F32:
+    """6 dB/oct lowpass (stateless: whole-note processing)."""
+    a = float(np.exp(-2.0 * np.pi * min(cutoff_hz, 0.45 * sr) / sr))
+    return lfilter([1.0 - a], [1.0, -a], x).astype(np.float32)
+
+
+def one_pole_highpass(x: F32, cutoff_hz: float, sr: int = SAMPLE_RATE) -> F32:
+    return (x - one_pole_lowpass(x, cutoff_hz, sr)).astype(np.float32)
+
+
+def biquad_coeffs(
+    kind: str, freq: float, q: float = 0.707, sr: int = SAMPLE_RATE
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """RBJ-cookbook biquad (``lowpass``, ``highpass``, ``bandpass``) as normalised (b, a)."""
+    w0 = 2.0 * np.pi * min(max(freq, 10.0), 0.45 * sr) / sr
+    cw, sw = np.cos(w0), np.sin(w0)
+    alpha = sw / (2.0 * q)
+    if kind == "lowpass":
+        b = np.array([(1 - cw) / 2, 1 - cw, (1 - cw) / 2])
+    elif kind == "highpass":
+        b = np.array([(1 + cw) / 2, -(1 + cw), (1 + cw) / 2])
+    elif kind == "bandpass":
+        b = np.array([alpha, 0.0, -alpha])
+    else:
+        raise ValueError(f"unknown biquad kind {kind!r}")
+    a = np.array([1 + alpha, -2 * cw, 1 - alpha])
+    return b / a[0], a / a[0]
+
+
+def biquad(x: F32, kind: str, freq: float, q: float = 0.707, sr: int = SAMPLE_RATE) -> F32:
+    """Apply one RBJ biquad to a whole note (stateless)."""
+    b, a = biquad_coeffs(kind, freq, q, sr)
+    return lfilter(b, a, x).astype(np.float32)
+
+
+def fm_tone(
+    freq: float,
+    n: int,
+    ratio: float,
+    index: float,
+    index_decay_s: float,
+    sr: int = SAMPLE_RATE,
+) -> F32:
+    """Two-operator FM (phase modulation): bells, electric pianos, glassy tones.
+
+    The modulation index decays exponentially (``index_decay_s`` to 1/e), so the tone starts
+    bright and mellows, as struck metal and tines do. Inharmonic ``ratio`` gives bells.
+    """
+    t = ramp(n) / np.float32(sr)
+    mod_index = index * np.exp(-t / max(index_decay_s, 1e-3))
+    mod = np.sin(_TWO_PI * phase_ramp(freq * ratio, n))
+    return np.sin(_TWO_PI * phase_ramp(freq, n) + mod_index * mod).astype(np.float32)
+
+
+def modal(
+    freq: float,
+    n: int,
+    partials: tuple[tuple[float, float, float], ...],
+    sr: int = SAMPLE_RATE,
+) -> F32:
+    """Sum of decaying sine partials: (frequency ratio, amplitude, t60 seconds) each.
+
+    Models struck and plucked objects (marimba, piano, chimes, plucked strings): each mode
+    rings at its own rate, higher ones usually dying first. Partials above Nyquist are skipped.
+    """
+    t = ramp(n) / np.float32(sr)
+    out = np.zeros(n, dtype=np.float32)
+    for ratio, amp, t60 in partials:
+        f = freq * ratio
+        if f >= 0.45 * sr:
+            continue
+        m = min(n, int(t60 * sr * 1.2) + 1)  # beyond ~-70 dB the mode is silent
+        out[:m] += (amp * np.exp(-6.9 * t[:m] / max(t60, 1e-3))).astype(np.float32) * np.sin(
+            _TWO_PI * np.float32(f) * t[:m] + np.float32(ratio)
+        )
+    return out
+
+
+def pitch_sweep(f_start: float, f_end: float, n: int, tau_s: float, sr: int = SAMPLE_RATE) -> F32:
+    """Exponential glide from f_start to f_end (kick drums, tom bends, risers)."""
+    t = ramp(n) / np.float32(sr)
+    return (f_end + (f_start - f_end) * np.exp(-t / max(tau_s, 1e-4))).astype(np.float32)
+
+
+def soft_clip(x: F32, drive: float) -> F32:
+    """tanh saturation normalised so that small signals keep unit gain."""
+    if drive <= 0.0:
+        return x
+    g = np.float32(1.0 + 4.0 * drive)
+    return (np.tanh(x * g) / g).astype(np.float32)
+
+
+def seconds(n_beats: float, seconds_per_beat: float) -> float:
+    return n_beats * seconds_per_beat
+
+
+def samples(secs: float, sr: int = SAMPLE_RATE) -> int:
+    return max(1, int(round(secs * sr)))
