@@ -119,3 +119,45 @@ class Silent(LayerStyle):
 
     def render(self, event: NoteEvent, vctx: VoiceContext) -> F32:
         return np.zeros(1, dtype=np.float32)
+
+
+def audition(
+    style: LayerStyle,
+    params: SynthParams,
+    seconds: float,
+    seed: int = 0,
+    root_degree_cycle: tuple[int, ...] = (0, 5, 3, 4),
+) -> F32:
+    """Render a style alone, dry, for development checks (no engine, no effects).
+
+    Chords cycle through ``root_degree_cycle`` one per bar. Used by layer tests and by
+    developers to hear / measure one style in isolation.
+    """
+    rng = np.random.default_rng(seed)
+    scale = Scale(params.root, params.mode)
+    spb = 60.0 / params.bpm
+    n = int(seconds * SAMPLE_RATE)
+    out = np.zeros(n + 30 * SAMPLE_RATE, dtype=np.float32)
+    vctx = VoiceContext(params=params, rng=rng, seconds_per_beat=spb)
+    bar = 0
+    while bar * 4 * spb < seconds:
+        cyc = root_degree_cycle
+        ctx = BarContext(
+            bar=bar,
+            start_beat=4.0 * bar,
+            beats_per_bar=4,
+            chord=Chord(cyc[bar % len(cyc)], scale),
+            next_chord=Chord(cyc[(bar + 1) % len(cyc)], scale),
+            scale=scale,
+            params=params,
+            rng=rng,
+            seconds_per_beat=spb,
+        )
+        for ev in style.bar(ctx):
+            start = int(round(ev.start_beat * spb * SAMPLE_RATE))
+            if start >= n:
+                continue
+            sig = style.render(ev, vctx)[: out.size - start]
+            out[start : start + sig.size] += sig
+        bar += 1
+    return out[:n]
