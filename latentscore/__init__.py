@@ -1,0 +1,53 @@
+"""LatentScore: describe a mood, get ambient music, rendered locally.
+
+Quick start::
+
+    import latentscore as ls
+    from latentscore import MusicConfig, MusicConfigUpdate, Step
+
+    audio = ls.render(MusicConfig(tempo="slow", mode="dorian", texture="breath"), duration=20)
+    audio.save("calm.wav")
+    audio.save("calm.mid")  # the same notes as a Standard MIDI File
+
+    faster = ls.render(ls.presets.load("lofi_study"), update=MusicConfigUpdate(tempo=Step(1)))
+
+Importing this package stays light: audio I/O (soundfile), MIDI (mido), playback
+(sounddevice) and progress bars (rich) load only when used.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from latentscore import presets
+from latentscore.audio import Audio
+from latentscore.config import MusicConfig, MusicConfigUpdate, Step, config_json_schema
+from latentscore.errors import (
+    AudioDeviceError,
+    InvalidConfigError,
+    LatentScoreError,
+    ModelNotAvailableError,
+    PresetNotFoundError,
+)
+from latentscore.render import render
+
+try:
+    __version__ = version("latentscore")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "Audio",
+    "AudioDeviceError",
+    "InvalidConfigError",
+    "LatentScoreError",
+    "ModelNotAvailableError",
+    "MusicConfig",
+    "MusicConfigUpdate",
+    "PresetNotFoundError",
+    "Step",
+    "__version__",
+    "config_json_schema",
+    "presets",
+    "render",
+]

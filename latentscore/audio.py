@@ -1,0 +1,165 @@
+"""Audio: rendered samples plus the notes that made them.
+
+An :class:`Audio` is what :func:`latentscore.render` returns. It behaves like a numpy array
+(``np.asarray(audio)`` is the float32 mono samples) and knows how to save itself as audio
+(.wav / .flac / .ogg) or as a Standard MIDI File (.mid) of its note events, and how to play
+itself. Heavy optional machinery (soundfile, mido, sounddevice) is imported on use.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentscore.atomic import atomic_target
+from latentscore.errors import InvalidConfigError
+from synth.events import NoteEvent
+from synth.params import SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """How one file extension is written with soundfile."""
+
+    format: str
+    default_subtype: str
+
+
+AUDIO_FORMATS: dict[str, AudioFormat] = {
+    ".wav": AudioFormat("WAV", "FLOAT"),
+    ".flac": AudioFormat("FLAC", "PCM_24"),
+    ".ogg": AudioFormat("OGG", "VORBIS"),
+}
+MIDI_EXTENSIONS: tuple[str, ...] = (".mid", ".midi")
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (*AUDIO_FORMATS, *MIDI_EXTENSIONS)
+
+
+class Audio:
+    """Float32 mono samples at ``sample_rate`` Hz, with the note events behind them.
+
+    Attributes:
+        samples: float32 array of shape ``(n,)``, values in [-1, 1].
+        sample_rate: samples per second (44100 for everything the engine renders).
+        notes: the note events whose onsets fall inside the audio, in onset order.
+        seed: the random seed the piece was rendered with (``None`` if not rendered).
+        tempo_bpm: the tempo the notes' beat positions refer to (``None`` if unknown).
+        metadata: anything the producer wants to attach (``render`` stores a RenderInfo).
+    """
+
+    __slots__ = ("metadata", "notes", "sample_rate", "samples", "seed", "tempo_bpm")
+
+    def __init__(
+        self,
+        samples: Any,
+        sample_rate: int = SAMPLE_RATE,
+        *,
+        notes: Iterable[NoteEvent] = (),
+        seed: int | None = None,
+        tempo_bpm: float | None = None,
+        metadata: object = None,
+    ) -> None:
+        arr = np.asarray(samples, dtype=np.float32)
+        if arr.ndim != 1:
+            raise ValueError(f"Audio expects mono samples of shape (n,), got shape {arr.shape}")
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        self.samples: np.ndarray = np.ascontiguousarray(arr)
+        self.sample_rate: int = int(sample_rate)
+        self.notes: tuple[NoteEvent, ...] = tuple(
+            sorted(notes, key=lambda n: (n.start_sample, n.start_beat))
+        )
+        self.seed = seed
+        self.tempo_bpm = tempo_bpm
+        self.metadata = metadata
+
+    # --- array behaviour ---------------------------------------------------------------
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """numpy 2 array protocol: the samples, copied only when asked or needed."""
+        target = np.dtype(np.float32 if dtype is None else dtype)
+        if target == self.samples.dtype:
+            return self.samples.copy() if copy else self.samples
+        if copy is False:
+            raise ValueError(f"cannot view float32 audio as {target} without a copy")
+        return self.samples.astype(target)
+
+    def __len__(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self) / self.sample_rate
+
+    def __repr__(self) -> str:
+        return (
+            f"Audio(duration={self.duration:.2f}s, sample_rate={self.sample_rate}, "
+            f"notes={len(self.notes)}, seed={self.seed})"
+        )
+
+    # --- output ------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str], *, subtype: str | None = None) -> Path:
+        """Write the audio (or its notes) to ``path``; the format follows the extension.
+
+        ``.wav`` is 32-bit float unless ``subtype`` says otherwise (``"PCM_16"``,
+        ``"PCM_24"``); ``.flac`` is 24-bit; ``.ogg`` is Vorbis; ``.mid`` / ``.midi`` writes
+        the note events as a Standard MIDI File, one track per layer. The file is written
+        to a temporary sibling first and renamed into place, so a failed save never leaves
+        a partial file. Returns the path written.
+        """
+        target = Path(path)
+        ext = target.suffix.lower()
+        if ext in MIDI_EXTENSIONS:
+            self.save_midi(target)
+            return target
+        fmt = AUDIO_FORMATS.get(ext)
+        if fmt is None:
+            raise InvalidConfigError(
+                f"Cannot save {str(target)!r}: unsupported extension {ext or '(none)'!r}; "
+                f"supported: {', '.join(SUPPORTED_EXTENSIONS)}",
+                field="path",
+                value=str(target),
+                allowed=SUPPORTED_EXTENSIONS,
+            )
+        import soundfile
+
+        chosen = (subtype or fmt.default_subtype).upper()
+        if not soundfile.check_format(fmt.format, chosen):
+            allowed = sorted(soundfile.available_subtypes(fmt.format))
+            raise InvalidConfigError(
+                f"subtype {chosen!r} is not valid for {ext} files; allowed: {', '.join(allowed)}",
+                field="subtype",
+                value=subtype,
+                allowed=tuple(allowed),
+            )
+        data = self.samples
+        if chosen != "FLOAT" and chosen != "DOUBLE":
+            data = np.clip(data, -1.0, 1.0)  # integer and lossy codecs must not wrap around
+        with atomic_target(target) as tmp:
+            soundfile.write(tmp, data, self.sample_rate, format=fmt.format, subtype=chosen)
+        return target
+
+    def save_midi(self, path: str | os.PathLike[str]) -> Path:
+        """Write :attr:`notes` as a Standard MIDI File (see :mod:`latentscore.midi_file`)."""
+        from latentscore.midi_file import DEFAULT_BPM, estimate_bpm, write_midi_file
+
+        bpm = self.tempo_bpm or estimate_bpm(self.notes, self.sample_rate) or DEFAULT_BPM
+        if not (math.isfinite(bpm) and bpm > 0):
+            bpm = DEFAULT_BPM
+        write_midi_file(self.notes, path, bpm=bpm)
+        return Path(path)
+
+    def play(self, blocking: bool = True, *, device: int | str | None = None) -> None:
+        """Play through the default (or given) output device.
+
+        Raises :class:`~latentscore.errors.AudioDeviceError` with a fix-it hint when
+        PortAudio or an output device is missing. Ctrl-C stops playback cleanly.
+        """
+        from latentscore.playback import play_samples
+
+        play_samples(self.samples, self.sample_rate, blocking=blocking, device=device)

@@ -1,0 +1,263 @@
+"""The ``latentscore`` command line: render, demo, doctor, presets, schema.
+
+Every user error (bad label, unknown preset, unreadable file) prints one red line on stderr
+and exits with status 2; tracebacks are reserved for bugs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from latentscore import presets as preset_lib
+from latentscore.config import (
+    FIELDS,
+    MusicConfig,
+    MusicConfigUpdate,
+    Step,
+    config_json_schema,
+    parse_assignments,
+)
+from latentscore.errors import AudioDeviceError, LatentScoreError
+
+EXIT_USAGE = 2
+PROGRESS_MIN_SECONDS = 5.0
+DEFAULT_DEMO_PRESET = "morning_mist"
+
+out = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    help="""LatentScore: ambient music from a MusicConfig, rendered locally.
+
+[bold]Examples[/bold]
+
+  [dim]# hear a preset (saves demo.wav when there is no audio device)[/dim]
+  latentscore demo --preset midnight_jazz
+
+  [dim]# render 60 s of a preset; the output format follows the extension[/dim]
+  latentscore render --preset lofi_study -o lofi.wav --duration 60
+
+  [dim]# override fields by label, or step ordered fields up/down[/dim]
+  latentscore render --preset deep_space --set tempo=+1 -s texture=stars -o a.flac
+
+  [dim]# your own config file, a fixed seed, and the notes as MIDI too[/dim]
+  latentscore render --config my.json --seed 7 -o piece.wav --midi piece.mid
+
+  [dim]# list presets, print every field and label, check audio/JACK/MIDI[/dim]
+  latentscore presets
+  latentscore schema > music_config.schema.json
+  latentscore doctor
+""",
+)
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> NoReturn:
+    """Print one red line and exit with the usage-error status."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run ``action``, turning user-caused errors into :func:`fail`."""
+    try:
+        return action()
+    except LatentScoreError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+
+
+_STEP = re.compile(r"^[+-]\d+$")
+
+
+def parse_sets(pairs: list[str]) -> MusicConfigUpdate:
+    """``field=label`` pairs as an update; ``field=+1`` / ``field=-2`` step ordered fields."""
+    steps: dict[str, Step] = {}
+    labels: list[str] = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().lower()
+        spec = FIELDS.get(key)
+        if sep and spec is not None and spec.ordered and _STEP.match(value.strip()):
+            steps[key] = Step(int(value.strip()))
+        else:
+            labels.append(pair)
+    values: dict[str, Any] = {**parse_assignments(labels), **steps}
+    return MusicConfigUpdate(**values)
+
+
+def load_config_file(path: Path) -> MusicConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read config file {str(path)!r}: {exc.strerror or exc}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"config file {str(path)!r} is not valid JSON: {exc}")
+    return MusicConfig.model_validate(data)
+
+
+def build_config(config: Path | None, preset: str | None, sets: list[str]) -> MusicConfig:
+    if config is not None and preset is not None:
+        fail("give either --config or --preset, not both")
+    if config is not None:
+        base = load_config_file(config)
+    elif preset is not None:
+        base = preset_lib.load(preset)
+    else:
+        base = MusicConfig()
+    return parse_sets(sets).apply_to(base) if sets else base
+
+
+@app.command()
+def render(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="MusicConfig JSON file.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", "-p", help="Named preset (see `presets`).")
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="Override a field: tempo=fast, mode=dorian, or step one: brightness=+1.",
+        ),
+    ] = None,
+    duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 30.0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Reproducible seed (default: random).")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output file: .wav .flac .ogg or .mid")
+    ] = Path("out.wav"),
+    midi: Annotated[
+        Path | None, typer.Option("--midi", help="Also write the notes as a .mid file.")
+    ] = None,
+) -> None:
+    """Render a config (default, --preset or --config, plus --set overrides) to a file.
+
+    Example: latentscore render --preset midnight_jazz --set tempo=+1 -o jazz.wav --midi jazz.mid
+    """
+    from latentscore.audio import MIDI_EXTENSIONS, SUPPORTED_EXTENSIONS
+    from latentscore.render import render as render_audio
+
+    def run() -> None:
+        cfg = build_config(config, preset, sets or [])
+        if output.suffix.lower() not in SUPPORTED_EXTENSIONS:
+            fail(
+                f"unsupported output extension {output.suffix or '(none)'!r}; "
+                f"use one of: {', '.join(SUPPORTED_EXTENSIONS)}"
+            )
+        if midi is not None and midi.suffix.lower() not in MIDI_EXTENSIONS:
+            fail(f"--midi expects a .mid file, got {str(midi)!r}")
+        audio = render_audio(
+            cfg,
+            duration=duration,
+            seed=seed,
+            progress=duration >= PROGRESS_MIN_SECONDS and out.is_terminal,
+        )
+        saved = audio.save(output)
+        out.print(f"Saved {saved} ({audio.duration:.1f} s, seed {audio.seed})", highlight=False)
+        if midi is not None:
+            audio.save_midi(midi)
+            out.print(f"Saved {midi} ({len(audio.notes)} notes)", highlight=False)
+
+    guarded(run)
+
+
+@app.command()
+def demo(
+    duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 30.0,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also save here (used when there is no device)."),
+    ] = None,
+    preset: Annotated[
+        str, typer.Option("--preset", "-p", help="Preset to play.")
+    ] = DEFAULT_DEMO_PRESET,
+    seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,
+) -> None:
+    """Render a preset and play it; without an audio device, save it to a file instead.
+
+    Example: latentscore demo --preset neon_city --duration 20
+    """
+    from latentscore.render import render as render_audio
+
+    def run() -> None:
+        cfg = preset_lib.load(preset)
+        audio = render_audio(
+            cfg,
+            duration=duration,
+            seed=seed,
+            progress=duration >= PROGRESS_MIN_SECONDS and out.is_terminal,
+        )
+        if output is not None:
+            out.print(f"Saved {audio.save(output)}", highlight=False)
+        out.print(f"Playing {preset} ({audio.duration:.0f} s, seed {audio.seed}); Ctrl-C stops.")
+        try:
+            audio.play()
+        except AudioDeviceError as exc:
+            target = output or Path("demo.wav")
+            if output is None:
+                audio.save(target)
+            err.print(f"[yellow]No audio output:[/yellow] {exc}", highlight=False, soft_wrap=True)
+            out.print(f"Saved the demo to {target} instead; play it with any audio player.")
+        except KeyboardInterrupt:
+            out.print("Stopped.")
+
+    guarded(run)
+
+
+@app.command("presets")
+def list_presets() -> None:
+    """List the named presets (use with render --preset / demo --preset)."""
+    for name in guarded(preset_lib.list_presets):
+        out.print(name, highlight=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the MusicConfig JSON Schema (all fields and their allowed labels)."""
+    typer.echo(json.dumps(config_json_schema(), indent=2))
+
+
+@app.command()
+def doctor() -> None:
+    """Check Python, packages, audio output (PortAudio), JACK and MIDI, with fix hints."""
+    from rich.table import Table
+
+    from latentscore.doctor import run_checks
+
+    table = Table(title="latentscore doctor", show_lines=False)
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("details / fix", overflow="fold")
+    colours = {"ok": "green", "warn": "yellow", "missing": "red"}
+    for check in run_checks():
+        detail = check.detail if not check.hint else f"{check.detail}\n[dim]fix: {check.hint}[/dim]"
+        table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", detail)
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Preset data shipped with LatentScore (installed as the package ``latentscore._presetdata``)."""
