@@ -1,0 +1,265 @@
+"""Audio: array contract, file formats, atomic saves, MIDI export and playback errors."""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+import types
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentscore import Audio, InvalidConfigError
+from latentscore.errors import AudioDeviceError
+from latentscore.midi_layout import LAYER_MIDI
+from synth.events import NoteEvent
+
+SR = 44100
+
+
+def tone(seconds: float = 0.5) -> np.ndarray:
+    t = np.arange(round(seconds * SR)) / SR
+    return (0.5 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+
+
+def test_contract() -> None:
+    audio = Audio(tone(0.5))
+    arr = np.asarray(audio)
+    assert arr.dtype == np.float32 and arr.shape == (22050,)
+    assert audio.sample_rate == 44100
+    assert len(audio) == 22050
+    assert audio.duration == pytest.approx(0.5)
+    assert audio.metadata is None and audio.notes == () and audio.seed is None
+
+
+def test_array_protocol_dtype_and_copy() -> None:
+    audio = Audio(tone(0.1))
+    assert np.asarray(audio) is audio.samples  # no copy unless asked
+    copied = np.array(audio, copy=True)
+    assert copied is not audio.samples and np.array_equal(copied, audio.samples)
+    as64 = np.asarray(audio, dtype=np.float64)
+    assert as64.dtype == np.float64
+    with pytest.raises(ValueError):
+        np.array(audio, dtype=np.float64, copy=False)
+
+
+def test_rejects_non_mono() -> None:
+    with pytest.raises(ValueError, match="mono"):
+        Audio(np.zeros((10, 2), dtype=np.float32))
+
+
+def test_notes_are_sorted_by_onset() -> None:
+    late = NoteEvent("pad", 2.0, 1.0, 60.0, 0.5, start_sample=2000)
+    early = NoteEvent("bass", 0.0, 1.0, 36.0, 0.5, start_sample=0)
+    assert Audio(tone(0.1), notes=[late, early]).notes == (early, late)
+
+
+@pytest.mark.parametrize(
+    ("ext", "subtype", "expected_subtype", "tolerance"),
+    [
+        (".wav", None, "FLOAT", 0.0),
+        (".wav", "PCM_16", "PCM_16", 1.0 / 2**14),
+        (".wav", "pcm_24", "PCM_24", 1.0 / 2**22),
+        (".flac", None, "PCM_24", 1.0 / 2**22),
+        (".ogg", None, "VORBIS", None),
+    ],
+)
+def test_save_round_trip(
+    tmp_path: Path, ext: str, subtype: str | None, expected_subtype: str, tolerance: float | None
+) -> None:
+    samples = tone(0.5)
+    path = tmp_path / f"out{ext}"
+    written = Audio(samples).save(path, subtype=subtype)
+    assert written == path
+    info = sf.info(str(path))
+    assert info.samplerate == SR and info.channels == 1
+    assert info.subtype == expected_subtype
+    data, sr = sf.read(str(path), dtype="float32")
+    assert sr == SR
+    if tolerance is None:  # lossy: compare energy, not samples
+        assert abs(len(data) - len(samples)) < 2048
+        assert np.sqrt(np.mean(data**2)) == pytest.approx(np.sqrt(np.mean(samples**2)), rel=0.1)
+    else:
+        assert data.shape == samples.shape
+        assert np.max(np.abs(data - samples)) <= tolerance
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp files left
+
+
+def test_pcm_save_clips_instead_of_wrapping(tmp_path: Path) -> None:
+    path = tmp_path / "loud.wav"
+    Audio(np.array([1.5, -1.5, 0.25], dtype=np.float32)).save(path, subtype="PCM_16")
+    data, _ = sf.read(str(path), dtype="float32")
+    assert data[0] > 0.99 and data[1] < -0.99 and data[2] == pytest.approx(0.25, abs=1e-4)
+
+
+def test_unknown_extension_lists_supported_ones(tmp_path: Path) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        Audio(tone(0.1)).save(tmp_path / "out.mp3")
+    message = str(info.value)
+    for ext in (".wav", ".flac", ".ogg", ".mid"):
+        assert ext in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_subtype_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InvalidConfigError, match="subtype"):
+        Audio(tone(0.1)).save(tmp_path / "out.wav", subtype="PCM_99")
+
+
+def test_failed_save_leaves_no_temp_file_and_keeps_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "keep.wav"
+    path.write_bytes(b"previous contents")
+
+    def broken_write(file: object, *args: object, **kwargs: object) -> None:
+        Path(str(file)).write_bytes(b"partial")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sf, "write", broken_write)
+    with pytest.raises(RuntimeError, match="disk full"):
+        Audio(tone(0.1)).save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.wav"]
+    assert path.read_bytes() == b"previous contents"
+
+
+def _notes() -> list[NoteEvent]:
+    spb = SR * 60 / 100  # 100 BPM
+    notes = []
+    for beat in range(8):
+        notes.append(NoteEvent("bass", float(beat), 1.0, 36.0, 0.8, round(beat * spb)))
+        notes.append(NoteEvent("rhythm", float(beat), 0.25, 42.0, 0.5, round(beat * spb)))
+    for beat in (0, 4):
+        for pitch in (60.0, 63.0, 67.0):
+            notes.append(NoteEvent("pad", float(beat), 4.0, pitch, 0.4, round(beat * spb)))
+    # Overlapping same-pitch melody notes must still pair on/off cleanly.
+    notes.append(NoteEvent("melody", 1.0, 3.0, 72.0, 0.6, round(1 * spb)))
+    notes.append(NoteEvent("melody", 2.0, 1.0, 72.0, 0.7, round(2 * spb)))
+    return notes
+
+
+def test_midi_round_trip(tmp_path: Path) -> None:
+    notes = _notes()
+    path = tmp_path / "notes.mid"
+    Audio(tone(0.1), notes=notes, tempo_bpm=100.0).save(path)
+    midi = mido.MidiFile(str(path))
+    assert midi.type == 1
+
+    tempos = [m.tempo for m in midi.tracks[0] if m.type == "set_tempo"]
+    assert tempos and mido.tempo2bpm(tempos[0]) == pytest.approx(100.0)
+
+    tracks = {
+        next(m.name for m in track if m.type == "track_name"): track for track in midi.tracks[1:]
+    }
+    assert set(tracks) == {"bass", "pad", "melody", "rhythm"}
+    for layer, track in tracks.items():
+        channel = LAYER_MIDI[layer].channel_index
+        messages = [m for m in track if m.type in ("note_on", "note_off")]
+        assert {m.channel for m in messages} == {channel}
+        sounding: dict[int, int] = {}
+        ons = 0
+        for m in messages:
+            if m.type == "note_on" and m.velocity > 0:
+                assert sounding.get(m.note, 0) == 0, f"{layer}: note {m.note} retriggered"
+                sounding[m.note] = 1
+                ons += 1
+            else:
+                assert sounding.get(m.note, 0) == 1, f"{layer}: unmatched note-off {m.note}"
+                sounding[m.note] = 0
+        assert not any(sounding.values()), f"{layer}: notes left hanging"
+        expected = len([n for n in notes if n.layer == layer])
+        assert ons == expected
+
+    assert LAYER_MIDI["rhythm"].channel_index == 9  # GM drums
+    # The first bass note lasts exactly one beat.
+    bass = [m for m in tracks["bass"] if m.type in ("note_on", "note_off")]
+    assert bass[1].type == "note_off" and bass[1].time == midi.ticks_per_beat
+
+
+def test_midi_tempo_is_estimated_from_notes_when_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "est.mid"
+    Audio(tone(0.1), notes=_notes()).save(path)
+    tempo = next(m.tempo for m in mido.MidiFile(str(path)).tracks[0] if m.type == "set_tempo")
+    assert mido.tempo2bpm(tempo) == pytest.approx(100.0, rel=1e-3)
+
+
+def test_midi_of_silence_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "empty.midi"
+    Audio(tone(0.1)).save(path)
+    assert len(mido.MidiFile(str(path)).tracks) == 1
+
+
+# --- playback --------------------------------------------------------------------------
+
+
+class _PortAudioMissing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return None
+
+
+def test_play_without_portaudio_raises_audio_device_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_PortAudioMissing(), *sys.meta_path])
+    with pytest.raises(AudioDeviceError) as info:
+        Audio(tone(0.1)).play()
+    message = str(info.value)
+    assert "libportaudio2" in message and 'save("out.wav")' in message
+
+
+def _fake_sounddevice(*, has_output: bool, interrupt: bool = False) -> types.ModuleType:
+    sd = types.ModuleType("sounddevice")
+
+    class PortAudioError(Exception):
+        pass
+
+    calls: list[str] = []
+
+    def query_devices(device: object = None, kind: str | None = None) -> dict[str, object]:
+        if not has_output:
+            raise PortAudioError("Error querying device -1")
+        return {"name": "fake", "max_output_channels": 2}
+
+    def play(data: np.ndarray, samplerate: int, device: object = None) -> None:
+        assert data.dtype == np.float32
+        calls.append(f"play {samplerate}")
+
+    def wait() -> None:
+        calls.append("wait")
+        if interrupt:
+            raise KeyboardInterrupt
+
+    def stop() -> None:
+        calls.append("stop")
+
+    sd.PortAudioError = PortAudioError  # type: ignore[attr-defined]
+    sd.query_devices = query_devices  # type: ignore[attr-defined]
+    sd.play, sd.wait, sd.stop = play, wait, stop  # type: ignore[attr-defined]
+    sd.calls = calls  # type: ignore[attr-defined]
+    return sd
+
+
+def test_play_without_output_device_raises_with_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(has_output=False))
+    with pytest.raises(AudioDeviceError) as info:
+        Audio(tone(0.1)).play()
+    assert "device" in str(info.value) and "out.wav" in str(info.value)
+
+
+def test_play_blocks_until_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    sd = _fake_sounddevice(has_output=True)
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    Audio(tone(0.1)).play()
+    assert sd.calls == ["play 44100", "wait"]  # type: ignore[attr-defined]
+
+
+def test_ctrl_c_stops_playback(monkeypatch: pytest.MonkeyPatch) -> None:
+    sd = _fake_sounddevice(has_output=True, interrupt=True)
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    with pytest.raises(KeyboardInterrupt):
+        Audio(tone(0.1)).play()
+    assert sd.calls == ["play 44100", "wait", "stop"]  # type: ignore[attr-defined]

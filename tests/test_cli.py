@@ -1,0 +1,194 @@
+"""The latentscore CLI: commands, user-facing errors (exit 2, one line), console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from latentscore import presets
+from latentscore.audio import Audio
+from latentscore.cli import app
+from latentscore.config import FIELDS
+from latentscore.errors import AudioDeviceError
+
+runner = CliRunner()
+
+
+def test_help_teaches_with_examples() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in ("render", "demo", "doctor", "presets", "schema", "--preset", "--set"):
+        assert word in result.output
+
+
+def test_no_args_shows_help() -> None:
+    result = runner.invoke(app, [])
+    assert "Usage" in result.output
+
+
+def test_presets_lists_every_preset() -> None:
+    result = runner.invoke(app, ["presets"])
+    assert result.exit_code == 0
+    assert result.output.split() == presets.list_presets()
+
+
+def test_schema_prints_json_schema() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    assert set(json.loads(result.output)["properties"]) == set(FIELDS)
+
+
+def test_render_preset_with_sets_and_midi(tmp_path: Path) -> None:
+    wav, mid = tmp_path / "a.wav", tmp_path / "a.mid"
+    args = ["render", "--preset", "neon_city", "--set", "tempo=-1", "-s", "mode=major"]
+    result = runner.invoke(
+        app, [*args, "-d", "1.5", "--seed", "7", "-o", str(wav), "--midi", str(mid)]
+    )
+    assert result.exit_code == 0, result.output
+    assert str(wav) in result.output and "seed 7" in result.output
+    data, sr = sf.read(str(wav), dtype="float32")
+    assert sr == 44100 and data.shape == (round(1.5 * 44100),)
+    assert mido.MidiFile(str(mid)).type == 1
+
+
+def test_render_config_file_to_flac(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"tempo": "fast", "mode": "dorian"}))
+    out = tmp_path / "c.flac"
+    result = runner.invoke(app, ["render", "-c", str(cfg), "-d", "0.5", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sf.info(str(out)).format == "FLAC"
+
+
+def test_render_straight_to_midi(tmp_path: Path) -> None:
+    out = tmp_path / "n.mid"
+    result = runner.invoke(app, ["render", "-d", "2", "--seed", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(mido.MidiFile(str(out)).tracks) >= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--set", "tempo=warp"], "very_slow"),
+        (["--set", "tempo"], "field=label"),
+        (["--set", "volume=11"], "volume"),
+        (["--set", "mode=+1"], "mode"),
+        (["--preset", "midnite_jaz"], "midnight_jazz"),
+        (["--config", "/nonexistent/cfg.json"], "cannot read"),
+        (["--preset", "deep_space", "--config", "x.json"], "not both"),
+        (["-d", "-1"], "duration"),
+        (["-o", "out.mp3"], ".wav"),
+        (["--midi", "notes.txt"], ".mid"),
+    ],
+)
+def test_user_errors_exit_2_with_one_clear_line(
+    args: list[str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["render", "-d", "0.2", *args])
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:")
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_invalid_json_config_is_a_user_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{tempo: fast")
+    result = runner.invoke(app, ["render", "-c", str(bad), "-o", str(tmp_path / "x.wav")])
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.stderr
+
+
+def test_demo_saves_file_without_audio_device(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_device(self: Audio, blocking: bool = True, **_: object) -> None:
+        raise AudioDeviceError("No audio output device available")
+
+    monkeypatch.setattr(Audio, "play", no_device)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo", "-d", "0.5", "--preset", "arctic_drift"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo.wav").exists()
+    assert "demo.wav" in result.output
+
+    out = tmp_path / "mine.ogg"
+    result = runner.invoke(app, ["demo", "-d", "0.5", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and str(out) in result.output
+
+
+def test_demo_plays_when_a_device_exists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    played: list[float] = []
+    monkeypatch.setattr(
+        Audio, "play", lambda self, blocking=True, **_: played.append(self.duration)
+    )
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo", "-d", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert played == [0.5]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_doctor_reports_every_check() -> None:
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    for name in ("python", "packages", "portaudio", "audio output", "jack", "midi"):
+        assert name in result.output
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("latentscore")
+    if script.exists():
+        return str(script)
+    found = shutil.which("latentscore")
+    if found is None:
+        pytest.skip("latentscore console script is not installed (pip install -e .)")
+    return found
+
+
+def test_console_script_renders_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "two.wav"
+    proc = subprocess.run(
+        [_console_script(), "render", "-d", "2", "--seed", "5", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "seed 5" in proc.stdout
+    assert sf.info(str(out)).frames == 2 * 44100
+
+
+def test_console_script_bad_set_exits_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            _console_script(),
+            "render",
+            "--set",
+            "brightness=blinding",
+            "-o",
+            str(tmp_path / "x.wav"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert (
+        "brightness" in proc.stderr and "blinding" in proc.stderr and "very_bright" in proc.stderr
+    )
+    assert "Traceback" not in proc.stderr
