@@ -443,9 +443,7 @@ class MusicConfigUpdate(_SchemaModel):
 
     def model_dump_jsonable(self) -> dict[str, Any]:
         """JSON-friendly dict: Steps become ``{"step": n}``."""
-        return {
-            k: ({"step": v.n} if isinstance(v, Step) else v) for k, v in self.changes().items()
-        }
+        return {k: ({"step": v.n} if isinstance(v, Step) else v) for k, v in self.changes().items()}
 
 
 def config_json_schema() -> dict[str, Any]:

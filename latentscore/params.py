@@ -12,9 +12,8 @@ The README's "Label -> engine mapping" table is generated from these same tables
 
 from __future__ import annotations
 
-from synth.params import CONTINUOUS, LAYERS, SynthParams
-
 from latentscore.config import FIELDS, MusicConfig
+from synth.params import CONTINUOUS, LAYERS, SynthParams
 
 ROOT_PITCH_CLASS: dict[str, int] = {label: i for i, label in enumerate(FIELDS["root"].labels)}  # type: ignore[misc]
 

@@ -17,6 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
+try:  # scipy's C core of lfilter, without its ~10 us per-call argument handling
+    from scipy.signal._sigtools import _linear_filter as _raw_linear_filter
+except ImportError:  # pragma: no cover - layout of a future scipy
+    _raw_linear_filter = None
+
 from synth.params import SAMPLE_RATE
 
 F32 = NDArray[np.float32]
@@ -119,11 +124,17 @@ def fixed_phase_osc(table: F32, freq: float, n: int, phase0: float = 0.0) -> F32
     """
     inc = int(round(freq / SAMPLE_RATE * (1 << _PHASE_BITS)))
     start = int((phase0 % 1.0) * (1 << _PHASE_BITS))
-    ph = iramp(n) * inc
-    ph += start
-    ph >>= _PHASE_BITS - TABLE_BITS
-    ph &= TABLE_SIZE - 1
-    return table[ph]
+    out = np.empty(n, dtype=np.float32)
+    chunk = 1 << 15  # keep the int64 phase temporaries inside the CPU cache
+    base = iramp(chunk)
+    for lo in range(0, n, chunk):
+        m = min(chunk, n - lo)
+        ph = base[:m] * inc
+        ph += start + lo * inc
+        ph >>= _PHASE_BITS - TABLE_BITS
+        ph &= TABLE_SIZE - 1
+        np.take(table, ph, out=out[lo : lo + m])
+    return out
 
 
 def osc(
@@ -154,11 +165,24 @@ def sine(freq: float | F32, n: int, phase0: float = 0.0) -> F32:
 
 
 def expand_control(values: F32, n: int, step: int = _ENV_STEP) -> F32:
-    """Linearly interpolate control-rate ``values`` (one per ``step`` samples) to ``n`` samples."""
+    """Linearly interpolate control-rate ``values`` (one per ``step`` samples) to ``n`` samples.
+
+    Works in cache-sized chunks: for long notes this is memory-bound, and 256 kB temporaries
+    stay in L2 where whole-note temporaries would not.
+    """
     v = np.asarray(values, dtype=np.float32)
-    frac = _ramp(1024)[:step] / np.float32(step)
-    out = (v[:-1, None] + (v[1:] - v[:-1])[:, None] * frac[None, :]).ravel()
-    return out[:n]
+    frac = (_ramp(1024)[:step] / np.float32(step))[None, :]
+    out = np.empty(n, dtype=np.float32)
+    rows = 4096
+    total = min(v.size - 1, -(-n // step))
+    for a in range(0, total, rows):
+        b = min(total, a + rows)
+        seg = v[a : b + 1]
+        block = seg[:-1, None] + (seg[1:] - seg[:-1])[:, None] * frac
+        lo = a * step
+        hi = min(n, b * step)
+        out[lo:hi] = block.ravel()[: hi - lo]
+    return out
 
 
 def adsr(
@@ -217,6 +241,22 @@ def perc_env(n: int, attack: float, t60: float, sr: int = SAMPLE_RATE) -> F32:
 def noise(n: int, rng: np.random.Generator) -> F32:
     """White noise in -1..1 (float32)."""
     return rng.uniform(-1.0, 1.0, n).astype(np.float32)
+
+
+def filter_block(
+    b: NDArray[np.float64], a: NDArray[np.float64], x: NDArray, zi: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``lfilter(b, a, x, zi=zi)`` for 1-D float blocks with normalised ``a`` (a[0] == 1).
+
+    The engine filters one quantum at a time; at that size scipy's argument handling costs
+    as much as the filtering, so this calls its C routine directly when available.
+    """
+    xd = np.asarray(x, dtype=np.float64)
+    if _raw_linear_filter is not None:
+        y, zf = _raw_linear_filter(b, a, xd, -1, zi)
+        return y, zf
+    y, zf = lfilter(b, a, xd, zi=zi)
+    return np.asarray(y), np.asarray(zf)
 
 
 def one_pole_lowpass(x: F32, cutoff_hz: float, sr: int = SAMPLE_RATE) -> F32:

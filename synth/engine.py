@@ -1,24 +1,248 @@
-"""TEMPORARY STUB (being replaced by the real engine): same public API."""
+"""Engine: the one real-time renderer behind offline renders, streams, live use and the bridge.
+
+Pull API: ``engine.render(n)`` returns the next ``n`` samples (float32, mono, 44.1 kHz, in
+[-1, 1]). Internally the engine always works in fixed quanta of 4096 samples (93 ms) and
+hands out slices of them, so the output is bit-identical whatever block sizes the caller
+pulls (64-sample callbacks or one 60 s render), and every effect can process a whole
+quantum as one vector operation.
+
+Per quantum:
+
+1. Controls glide toward the target set by :meth:`set_params` (about 0.3 s time constant;
+   styles, mode and root switch at the next bar line).
+2. The :class:`~synth.conductor.Conductor` writes any bar that starts within the next
+   quantum plus 0.2 s of look-ahead (room for humanised early notes) into the layer buses.
+3. Layer buses are mixed (per-layer level x style gain x density presence, ramped across
+   the quantum when they change) into four buses: dry, chorus send, echo send, reverb send.
+4. Chorus (``stereo``), tempo-synced echo (``echo``), FDN reverb (``space``), the master
+   lowpass (``brightness``, swept by the ``motion`` LFO), the loudness leveller, saturation
+   (``grain``) and the look-ahead peak limiter.
+
+All state (oscillator phases live inside notes already rendered; filter, echo, reverb,
+leveller and limiter state; RNG streams) carries across quanta and across blocks.
+"""
+
 from __future__ import annotations
+
+import math
+from dataclasses import replace
+
 import numpy as np
+from numpy.typing import NDArray
+
+from synth.conductor import BUS_SIZE, Conductor
+from synth.dsp import ramp
+from synth.effects.chorus import Chorus
+from synth.effects.dynamics import LoudnessLeveller, PeakLimiter
+from synth.effects.echo import FeedbackEcho
+from synth.effects.reverb import ReverbTail
+from synth.effects.tone import ToneFilter
 from synth.events import NoteEvent
-from synth.params import SAMPLE_RATE, SynthParams
+from synth.params import CONTINUOUS, LAYERS, SAMPLE_RATE, SynthParams
+
+QUANTUM = 4096
+LOOKAHEAD = int(0.2 * SAMPLE_RATE)
+GLIDE_SECONDS = 0.3
+ECHO_BEATS = 0.75  # dotted eighth: the classic ambient / dub echo time
+
+# Mix balance per layer (linear) and how much each layer feeds each effect send.
+LAYER_LEVEL = np.array([0.55, 0.42, 0.36, 0.50, 0.30, 0.42], dtype=np.float32)
+CHORUS_SEND = np.array([0.0, 1.0, 0.6, 0.0, 0.4, 0.4], dtype=np.float32)
+ECHO_SEND = np.array([0.15, 0.45, 1.0, 0.35, 0.6, 1.0], dtype=np.float32)
+REVERB_SEND = np.array([0.3, 1.0, 0.9, 0.45, 1.0, 1.0], dtype=np.float32)
+# Loudness estimate per unit layer gain, used to start the leveller near its target.
+_EST_POWER_PER_GAIN2 = 0.05
+
+
+def _glide(current: SynthParams, target: SynthParams, alpha: float) -> SynthParams:
+    """Move continuous controls a fraction ``alpha`` toward target; copy discrete ones."""
+    if current is target:
+        return target
+    vals: dict[str, float] = {}
+    moving = False
+    for name in (*CONTINUOUS, "density"):
+        a, b = getattr(current, name), getattr(target, name)
+        if abs(b - a) < 1e-4:
+            vals[name] = b
+        else:
+            vals[name] = a + (b - a) * alpha
+            moving = True
+    return replace(target, **vals) if moving else target
+
 
 class Engine:
+    """Block-based real-time synthesizer. See the module docstring for the signal flow."""
+
+    quantum = QUANTUM
+
     def __init__(self, params: SynthParams, seed: int = 0, sample_rate: int = SAMPLE_RATE) -> None:
-        self.params = params.clamped(); self.seed = seed; self.sample_rate = sample_rate
-        self.position = 0; self._events: list[NoteEvent] = []
+        if sample_rate != SAMPLE_RATE:
+            raise ValueError(f"sample_rate: only {SAMPLE_RATE} Hz is supported")
+        self.sample_rate = sample_rate
+        self.seed = int(seed)
+        self._target = params.clamped()
+        self._current = self._target
+        self._conductor = Conductor(self.seed, sample_rate)
+        self._chorus = Chorus(QUANTUM, sample_rate)
+        self._echo = FeedbackEcho(QUANTUM, sample_rate)
+        self._reverb = ReverbTail(QUANTUM, sample_rate)
+        self._tone = ToneFilter(sample_rate)
+        self._leveller = LoudnessLeveller(QUANTUM, self._initial_gain(self._target), sample_rate)
+        self._limiter = PeakLimiter(QUANTUM, sample_rate)
+        self._mix_key: tuple[object, ...] = ()
+        self._mix_rows_cached = np.zeros((4, len(LAYERS)), dtype=np.float32)
+        self._mix_rows = self._mix_matrix(self._target)
+        self._lfo_phase = 0.0
+        self._wander = 0.0
+        self._wander_rng = np.random.default_rng(np.random.SeedSequence([self.seed, 7]))
+        self._cutoff = self._modulated_cutoff(self._target)
+        self._quantum_pos = 0  # sample index where the next quantum starts
+        self._out = np.zeros(QUANTUM, dtype=np.float32)
+        self._out_read = QUANTUM  # everything in _out consumed
+        self.position = 0  # samples handed out so far
+
+    # --- public API ------------------------------------------------------------------------
+    @property
+    def params(self) -> SynthParams:
+        """The target controls (what the engine is gliding toward)."""
+        return self._target
+
+    @property
+    def current_params(self) -> SynthParams:
+        """The controls in force right now (mid-glide values)."""
+        return self._current
+
     def set_params(self, params: SynthParams) -> None:
-        self.params = params.clamped()
-    def render(self, n_samples: int) -> np.ndarray:
-        t = (self.position + np.arange(n_samples)) / self.sample_rate
-        spb = 60.0 / self.params.bpm
-        beat0 = int(np.ceil(self.position / self.sample_rate / spb))
-        beat1 = int(np.ceil((self.position + n_samples) / self.sample_rate / spb))
-        for b in range(beat0, beat1):
-            self._events.append(NoteEvent("bass", float(b), 1.0, 48.0, 0.8, int(b * spb * self.sample_rate)))
+        """Change the controls; continuous values glide, styles/mode/root change at the bar."""
+        self._target = params.clamped()
+
+    def render(self, n_samples: int) -> NDArray[np.float32]:
+        """The next ``n_samples`` of audio (float32, mono, in [-1, 1])."""
+        if n_samples < 0:
+            raise ValueError("n_samples must be >= 0")
+        out = np.empty(n_samples, dtype=np.float32)
+        filled = 0
+        while filled < n_samples:
+            if self._out_read >= QUANTUM:
+                self._out = self._render_quantum()
+                self._out_read = 0
+            take = min(n_samples - filled, QUANTUM - self._out_read)
+            out[filled : filled + take] = self._out[self._out_read : self._out_read + take]
+            self._out_read += take
+            filled += take
         self.position += n_samples
-        return (0.2 * np.sin(2 * np.pi * 220 * t) * (1 + self.seed % 3)).astype(np.float32)
+        return out
+
     def drain_events(self) -> list[NoteEvent]:
-        ev, self._events = self._events, []
-        return ev
+        """Note events scheduled since the last call (they may start up to ~1 bar ahead)."""
+        events = self._conductor.new_events
+        self._conductor.new_events = []
+        return events
+
+    def beat_at(self, sample: int) -> float:
+        """Musical position (beats) of an absolute sample index, from the scheduled bars."""
+        for start, beat, spb in reversed(self._conductor.bar_starts):
+            if sample >= start:
+                return beat + (sample - start) / (spb * self.sample_rate)
+        return 0.0
+
+    # --- internals -------------------------------------------------------------------------
+    @staticmethod
+    def _layer_gains(p: SynthParams, conductor: Conductor | None = None) -> NDArray[np.float32]:
+        gains = np.zeros(len(LAYERS), dtype=np.float32)
+        for i, layer in enumerate(LAYERS):
+            presence = p.layer_gain(layer)
+            if presence <= 0.0:
+                continue
+            style = conductor.style(layer) if conductor else None
+            style_gain = style.gain if style is not None and style.name == p.styles[layer] else 1.0
+            gains[i] = LAYER_LEVEL[i] * presence * style_gain
+        return gains
+
+    def _mix_matrix(self, p: SynthParams) -> NDArray[np.float32]:
+        """Rows: dry, chorus send, echo send, reverb send; one column per layer.
+
+        Cached: it only changes when the controls or a layer's style instance change.
+        """
+        styles = tuple(self._conductor.style(layer) for layer in LAYERS)
+        key = (id(p), tuple(id(s) for s in styles))
+        if key == self._mix_key:
+            return self._mix_rows_cached
+        g = self._layer_gains(p, self._conductor)
+        echo = np.array([s.echo_send if s else 1.0 for s in styles], dtype=np.float32)
+        reverb = np.array([s.reverb_send if s else 1.0 for s in styles], dtype=np.float32)
+        rows = np.stack((g, g * CHORUS_SEND, g * ECHO_SEND * echo, g * REVERB_SEND * reverb))
+        self._mix_key, self._mix_rows_cached = key, rows.astype(np.float32)
+        return self._mix_rows_cached
+
+    @staticmethod
+    def _initial_gain(p: SynthParams) -> float:
+        g = Engine._layer_gains(p)
+        est = _EST_POWER_PER_GAIN2 * float(np.dot(g, g)) * (1.0 + p.reverb_wet + p.echo_wet)
+        target = 10 ** ((-18.0 + 0.691) / 10)
+        return float(min(8.0, max(0.125, math.sqrt(target / max(est, 1e-9)))))
+
+    def _modulated_cutoff(self, p: SynthParams) -> float:
+        """Brightness cutoff swept by the motion LFO (sine, blending into a random wander)."""
+        chaos = min(1.0, max(0.0, (p.motion - 0.75) / 0.25))
+        lfo = (1.0 - chaos) * math.sin(self._lfo_phase) + chaos * self._wander
+        return float(min(19000.0, p.cutoff_hz * 2.0 ** (p.lfo_depth_oct * 0.5 * lfo)))
+
+    def _render_quantum(self) -> NDArray[np.float32]:
+        q = QUANTUM
+        dt = q / self.sample_rate
+        prev = self._current
+        self._current = _glide(prev, self._target, 1.0 - math.exp(-dt / GLIDE_SECONDS))
+        p = self._current
+        start = self._quantum_pos
+        self._conductor.schedule_until(start + q + LOOKAHEAD, p, start)
+
+        # read (and clear) this quantum from the layer buses
+        s = start % BUS_SIZE
+        layers = self._conductor.buses[:, s : s + q].copy()
+        self._conductor.buses[:, s : s + q] = 0.0
+
+        rows = self._mix_matrix(p)
+        if rows is self._mix_rows or np.array_equal(rows, self._mix_rows):
+            buses = rows @ layers
+        else:
+            r = ramp(q) / np.float32(q)
+            old = self._mix_rows @ layers
+            buses = old + (rows @ layers - old) * r
+            self._mix_rows = rows
+        dry, chorus_in, echo_in, reverb_in = buses[0], buses[1], buses[2], buses[3]
+
+        mix = dry
+        if p.chorus_ms > 0.0:
+            mix = mix + self._chorus.process(chorus_in, p.chorus_ms) * np.float32(
+                0.35 + 0.4 * p.stereo
+            )
+        else:
+            self._chorus.process(chorus_in, 0.0)  # keep its history current
+        delay = int(round(ECHO_BEATS * 60.0 / p.bpm * self.sample_rate))
+        echo_out = self._echo.process(echo_in * np.float32(p.echo_wet), delay, p.echo_feedback)
+        mix = mix + echo_out
+        self._reverb.set_decay(p.reverb_t60, 0.15 + 0.3 * (1.0 - p.brightness))
+        wet = np.float32(p.reverb_wet * 2.2)
+        mix = mix + self._reverb.process((reverb_in + 0.5 * echo_out) * wet)
+
+        # motion: LFO / wander advance, then the brightness filter sweeps between quanta
+        self._lfo_phase = (self._lfo_phase + 2 * math.pi * p.lfo_hz * dt) % (2 * math.pi)
+        if p.motion > 0.75:  # "chaotic": a bounded random wander joins the LFO
+            step = float(self._wander_rng.normal(0.0, 0.35))
+            self._wander = min(1.0, max(-1.0, 0.9 * self._wander + step))
+        cutoff = self._modulated_cutoff(p)
+        mix = self._tone.process(mix, self._cutoff, cutoff)
+        self._cutoff = cutoff
+
+        mix = mix * self._leveller.gain_for(mix)
+        drive = p.drive
+        if drive > 0.0:
+            g = np.float32(1.0 + 3.0 * drive)
+            mix = np.tanh(mix * g) / np.float32(math.tanh(float(g) * 0.5) * 2.0)
+            if drive > 0.5:  # gritty: blend in a sample-rate-reduced copy (lo-fi aliasing)
+                crushed = np.repeat(mix[::3], 3)[:q]
+                mix = mix + (crushed - mix) * np.float32((drive - 0.5) * 0.7)
+        out = self._limiter.process(mix.astype(np.float32, copy=False))
+        self._quantum_pos += q
+        return out

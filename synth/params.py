@@ -14,10 +14,10 @@ land exactly on hand-chosen values and values in between move smoothly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
-
-import numpy as np
 
 SAMPLE_RATE = 44100
 LAYERS: tuple[str, ...] = ("bass", "pad", "melody", "rhythm", "texture", "accent")
@@ -43,13 +43,15 @@ CONTINUOUS: tuple[str, ...] = (
 
 def _anchors(x: float, values: tuple[float, ...]) -> float:
     """Piecewise-linear interpolation of ``values`` placed evenly on 0..1."""
-    xs = np.linspace(0.0, 1.0, len(values))
-    return float(np.interp(min(1.0, max(0.0, x)), xs, values))
+    pos = min(1.0, max(0.0, x)) * (len(values) - 1)
+    i = min(int(pos), len(values) - 2)
+    frac = pos - i
+    return values[i] + (values[i + 1] - values[i]) * frac
 
 
 def _log_anchors(x: float, values: tuple[float, ...]) -> float:
     """Like :func:`_anchors` but interpolating in log space (frequencies, times)."""
-    return float(np.exp(_anchors(x, tuple(float(np.log(v)) for v in values))))
+    return math.exp(_anchors(x, tuple(math.log(v) for v in values)))
 
 
 # Physical meaning of each axis. Anchors are at the 5 labels (3 for attack and grain).
@@ -116,60 +118,60 @@ class SynthParams:
         return replace(self, styles=styles, **direct).clamped()
 
     # --- physical quantities -------------------------------------------------------------
-    @property
+    @cached_property
     def bpm(self) -> float:
         return _anchors(self.tempo, TEMPO_BPM)
 
-    @property
+    @cached_property
     def cutoff_hz(self) -> float:
         return _log_anchors(self.brightness, BRIGHTNESS_CUTOFF_HZ)
 
-    @property
+    @cached_property
     def reverb_t60(self) -> float:
         return _log_anchors(self.space, SPACE_T60_S)
 
-    @property
+    @cached_property
     def reverb_wet(self) -> float:
         return _anchors(self.space, SPACE_WET)
 
-    @property
+    @cached_property
     def lfo_hz(self) -> float:
         return _anchors(self.motion, MOTION_LFO_HZ)
 
-    @property
+    @cached_property
     def lfo_depth_oct(self) -> float:
         return _anchors(self.motion, MOTION_DEPTH_OCT)
 
-    @property
+    @cached_property
     def chorus_ms(self) -> float:
         return _anchors(self.stereo, STEREO_CHORUS_MS)
 
-    @property
+    @cached_property
     def detune_cents(self) -> float:
         return _anchors(self.stereo, STEREO_DETUNE_CENTS)
 
-    @property
+    @cached_property
     def echo_feedback(self) -> float:
         return _anchors(self.echo, ECHO_FEEDBACK)
 
-    @property
+    @cached_property
     def echo_wet(self) -> float:
         return _anchors(self.echo, ECHO_WET)
 
-    @property
+    @cached_property
     def timing_jitter_s(self) -> float:
         return _anchors(self.human, HUMAN_JITTER_S)
 
-    @property
+    @cached_property
     def velocity_spread(self) -> float:
         return _anchors(self.human, HUMAN_VELOCITY)
 
-    @property
+    @cached_property
     def attack_scale(self) -> float:
         """Multiplier on every voice's attack time (soft 3x, medium 1x, sharp 0.15x)."""
         return _log_anchors(self.attack, ATTACK_SCALE)
 
-    @property
+    @cached_property
     def drive(self) -> float:
         """Saturation amount 0..1 (clean 0, warm 0.45, gritty 1)."""
         return _anchors(self.grain, GRAIN_DRIVE)

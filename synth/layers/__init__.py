@@ -22,7 +22,9 @@ def make_style(layer: str, name: str) -> LayerStyle:
     try:
         cls = STYLES[layer][name]
     except KeyError:
-        raise ValueError(f"{layer}: unknown style {name!r}; known: {sorted(STYLES[layer])}") from None
+        raise ValueError(
+            f"{layer}: unknown style {name!r}; known: {sorted(STYLES[layer])}"
+        ) from None
     return cls()
 
 

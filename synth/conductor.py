@@ -1,0 +1,154 @@
+"""Conductor: turns bars of score into rendered notes on per-layer buses, ahead of the playhead.
+
+The conductor owns musical time. Bar by bar, a little ahead of the audio, it picks the chord
+(HarmonyPlanner), asks every sounding layer style for that bar's events, humanises them
+(timing jitter and drift, velocity spread: the ``human`` control), fixes each event's sample
+position against the tempo in force when the bar was written, renders each note with its
+voice and adds the samples into that layer's ring-buffer bus. The engine reads the buses one
+quantum at a time.
+
+Style, mode and root changes take effect at the next bar line (music changes on the bar, and
+notes already sounding ring out); continuous controls are read fresh at every bar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synth.effects.ring import ring_add
+from synth.events import NoteEvent
+from synth.layers import LayerStyle, make_style
+from synth.layers.base import BarContext, VoiceContext
+from synth.params import LAYERS, SAMPLE_RATE, SynthParams
+from synth.theory import Chord, HarmonyPlanner, Scale
+
+BUS_SIZE = 1 << 20  # 23.8 s per layer: longest note + tail + lookahead must fit
+MAX_NOTE_SECONDS = 16.0
+BEATS_PER_BAR = 4
+
+
+class Conductor:
+    """Schedules and renders bars into ``buses`` (shape (layers, BUS_SIZE), float32)."""
+
+    def __init__(self, seed: int, sample_rate: int = SAMPLE_RATE) -> None:
+        self.sample_rate = sample_rate
+        self.buses: NDArray[np.float32] = np.zeros((len(LAYERS), BUS_SIZE), dtype=np.float32)
+        seq = np.random.SeedSequence(seed)
+        children = seq.spawn(2 * len(LAYERS) + 2)
+        self._score_rng = [np.random.default_rng(c) for c in children[: len(LAYERS)]]
+        self._voice_rng = [np.random.default_rng(c) for c in children[len(LAYERS) : -2]]
+        self._human_rng = np.random.default_rng(children[-2])
+        self._harmony = HarmonyPlanner(np.random.default_rng(children[-1]))
+        self._styles: dict[str, LayerStyle] = {}
+        self._bar = 0
+        self._bar_sample = 0.0  # sample position of the next bar to schedule
+        self._drift = 0.0  # slow timing drift in seconds ("loose"/"drunk" feel)
+        self._next_degree: int | None = None
+        self.new_events: list[NoteEvent] = []
+        self.bar_starts: list[tuple[int, float, float]] = []  # (sample, beat, seconds/beat)
+
+    @property
+    def next_bar_sample(self) -> float:
+        return self._bar_sample
+
+    def style(self, layer: str) -> LayerStyle | None:
+        return self._styles.get(layer)
+
+    def schedule_until(self, limit_sample: int, params: SynthParams, floor_sample: int) -> None:
+        """Write every bar that starts before ``limit_sample``; no onset earlier than floor."""
+        while self._bar_sample < limit_sample:
+            self._schedule_bar(params, floor_sample)
+
+    def _schedule_bar(self, p: SynthParams, floor_sample: int) -> None:
+        spb = 60.0 / p.bpm
+        scale = Scale(p.root, p.mode)
+        slow_hint = 2.0 if p.bpm < 75 else 1.0
+        degree = (
+            self._next_degree
+            if self._next_degree is not None
+            else self._harmony.next_degree(slow_hint)
+        )
+        self._next_degree = self._harmony.next_degree(slow_hint)
+        bar_start_beat = float(self._bar * BEATS_PER_BAR)
+        self.bar_starts.append((int(round(self._bar_sample)), bar_start_beat, spb))
+        if len(self.bar_starts) > 64:
+            del self.bar_starts[:32]
+        vctx_base = (p, spb)
+        jitter_s = p.timing_jitter_s
+        # drift: a bounded random walk per bar, scaled by looseness
+        self._drift = 0.7 * self._drift + self._human_rng.normal(0.0, 0.6 * jitter_s)
+        for li, layer in enumerate(LAYERS):
+            name = p.styles.get(layer, "none")
+            style = self._styles.get(layer)
+            if style is None or style.name != name:
+                style = make_style(layer, name)
+                self._styles[layer] = style
+            if p.layer_gain(layer) <= 0.0 or name == "none":
+                continue
+            ctx = BarContext(
+                bar=self._bar,
+                start_beat=bar_start_beat,
+                beats_per_bar=BEATS_PER_BAR,
+                chord=Chord(degree, scale),
+                next_chord=Chord(self._next_degree, scale),
+                scale=scale,
+                params=p,
+                rng=self._score_rng[li],
+                seconds_per_beat=spb,
+            )
+            events = style.bar(ctx)
+            if not events:
+                continue
+            vctx = VoiceContext(params=vctx_base[0], rng=self._voice_rng[li], seconds_per_beat=spb)
+            self._render_events(li, style, events, vctx, bar_start_beat, floor_sample)
+        self._bar += 1
+        self._bar_sample += BEATS_PER_BAR * spb * self.sample_rate
+
+    def _render_events(
+        self,
+        li: int,
+        style: LayerStyle,
+        events: list[NoteEvent],
+        vctx: VoiceContext,
+        bar_start_beat: float,
+        floor_sample: int,
+    ) -> None:
+        p = vctx.params
+        spb = vctx.seconds_per_beat
+        sr = self.sample_rate
+        n_ev = len(events)
+        rng = self._human_rng
+        jit = p.timing_jitter_s
+        offsets = (
+            np.clip(rng.normal(0.0, jit, n_ev), -2.5 * jit, 2.5 * jit) + self._drift
+            if jit > 0
+            else np.zeros(n_ev)
+        )
+        vel_scale = (
+            np.clip(1.0 + rng.normal(0.0, p.velocity_spread, n_ev), 0.3, 1.4)
+            if p.velocity_spread > 0
+            else np.ones(n_ev)
+        )
+        max_len = int(MAX_NOTE_SECONDS * sr)
+        bar_sample = self._bar_sample
+        for ev, off, vs in zip(events, offsets, vel_scale, strict=True):
+            start_s = (ev.start_beat - bar_start_beat) * spb + float(off)
+            start = max(floor_sample, int(round(bar_sample + start_s * sr)))
+            beat = bar_start_beat + (start - bar_sample) / (spb * sr)
+            event = NoteEvent(
+                layer=ev.layer,
+                start_beat=beat,
+                duration_beats=ev.duration_beats,
+                pitch=ev.pitch,
+                velocity=float(min(1.0, ev.velocity * vs)),
+                start_sample=start,
+                voice=ev.voice,
+            )
+            sig = style.render(event, vctx)
+            if sig.shape[0] > max_len:
+                sig = sig[:max_len].copy()
+                fade = int(0.01 * sr)
+                sig[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+            ring_add(self.buses[li], start, sig)
+            self.new_events.append(event)

@@ -1,0 +1,1 @@
+"""Stateful effects processed one engine quantum at a time (state persists across blocks)."""
