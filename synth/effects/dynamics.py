@@ -107,30 +107,37 @@ class PeakLimiter:
         self._tail = np.zeros(_SUB, dtype=np.float32)
         self._prev_target = 1.0
         self._prev_gain = 1.0
-        self._release = _SUB / (0.25 * sample_rate)  # full recovery in about 250 ms
+        release = _SUB / (0.25 * sample_rate)  # full recovery in about 250 ms
+        k = quantum // _SUB
+        self._release_ramp = np.arange(k + 1) * release
+        self._t = np.empty(k + 1)
+        self._v = np.empty(k + 1)
+        self._starts = np.empty(k)
+        self._frac = (np.arange(_SUB, dtype=np.float32) / np.float32(_SUB))[None, :]
 
     def process(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
         q = self.quantum
         k = q // _SUB
         peaks = np.abs(x).reshape(k, _SUB).max(axis=1)
-        targets = np.minimum(1.0, self.ceiling / np.maximum(peaks, 1e-9))
-        # delayed sub-block j holds input sub-block j-1; its target is t[j-1]
-        t_delayed = np.empty(k + 1)
-        t_delayed[0] = self._prev_target
-        t_delayed[1:] = targets
-        # gain at the end of delayed sub-block j must satisfy it and the next one
-        m = np.minimum(t_delayed[:-1], t_delayed[1:])
-        j = np.arange(1, k + 1)
-        cand = np.minimum.accumulate(
-            np.concatenate(([self._prev_gain], m)) - np.arange(k + 1) * self._release
-        )
-        ends = np.minimum(1.0, cand[1:] + j * self._release)
-        starts = np.concatenate(([self._prev_gain], ends[:-1]))
-        frac = ramp(_SUB)[None, :] / np.float32(_SUB)
-        gain = (starts[:, None] + (ends - starts)[:, None] * frac).astype(np.float32).ravel()
+        # t[j]: gain allowed in delayed sub-block j (delayed j holds input sub-block j-1)
+        t = self._t
+        t[0] = self._prev_target
+        np.divide(self.ceiling, np.maximum(peaks, 1e-9), out=t[1:])
+        np.minimum(t, 1.0, out=t)
+        # v[0] = previous end gain; v[j+1] = limit for the end of delayed sub-block j
+        v = self._v
+        v[0] = self._prev_gain
+        np.minimum(t[:-1], t[1:], out=v[1:])
+        v -= self._release_ramp
+        ends = np.minimum.accumulate(v)[1:] + self._release_ramp[1:]
+        np.minimum(ends, 1.0, out=ends)
+        starts = self._starts
+        starts[0] = self._prev_gain
+        starts[1:] = ends[:-1]
+        gain = (starts[:, None] + (ends - starts)[:, None] * self._frac).ravel()
         delayed = np.concatenate((self._tail, x[:-_SUB]))
         self._tail = x[-_SUB:].copy()
-        self._prev_target = float(targets[-1])
+        self._prev_target = float(t[-1])
         self._prev_gain = float(ends[-1])
         out = delayed * gain
         np.minimum(out, self.ceiling, out=out)
