@@ -80,12 +80,12 @@ class Conductor:
         self._drift = 0.7 * self._drift + self._human_rng.normal(0.0, 0.6 * jitter_s)
         for li, layer in enumerate(LAYERS):
             name = p.styles.get(layer, "none")
+            if p.layer_gain(layer) <= 0.0 or name == "none":
+                continue  # silent layers keep their old instance (and memory) until needed
             style = self._styles.get(layer)
             if style is None or style.name != name:
                 style = make_style(layer, name)
                 self._styles[layer] = style
-            if p.layer_gain(layer) <= 0.0 or name == "none":
-                continue
             ctx = BarContext(
                 bar=self._bar,
                 start_beat=bar_start_beat,
