@@ -38,6 +38,7 @@ SR = SAMPLE_RATE
 CTRL = 32  # envelope control step (samples)
 _FRAC = (np.arange(CTRL, dtype=np.float32) / np.float32(CTRL))[None, :]
 _LOOP_MIN, _LOOP_MAX = 2048, 8192
+_FIX = 30  # fixed-point fraction bits of loop phase accumulators
 _MOD_LOOP_S = 4.0  # modulated loops last 4 s: drift/vibrato rates are multiples of 0.25 Hz
 
 # --- wave tables ----------------------------------------------------------------------------
@@ -46,7 +47,8 @@ _SPECTRA: dict[str, tuple[float, ...]] = {
     # flute: strong fundamental, a little 2nd and 3rd, almost nothing above
     "flute": (1.0, 0.32, 0.12, 0.05, 0.02),
     # clarinet (chalumeau): odd harmonics, even ones nearly absent
-    "clarinet": (1.0, 0.04, 0.55, 0.03, 0.33, 0.02, 0.2, 0.01, 0.12, 0.01, 0.07, 0.0, 0.04),
+    # (5th and 7th kept modest: their thirds and flat sevenths would sound out of key)
+    "clarinet": (1.0, 0.04, 0.6, 0.03, 0.14, 0.02, 0.07, 0.01, 0.1, 0.01, 0.03, 0.0, 0.03),
     # oboe-like double reed: weak fundamental, formant around harmonics 3..5 (nasal)
     "oboe": (0.55, 0.8, 1.0, 0.9, 0.7, 0.45, 0.3, 0.2, 0.14, 0.1, 0.07, 0.05, 0.035, 0.02),
     # brass: saw-like with a bump at harmonics 2..4 (the "blat")
@@ -116,17 +118,21 @@ def rich_loop(
             devs[0][:] += np.sin(2 * np.pi * rr * t + 1.7 * i) / len(rates)
             if detune > 0:
                 devs[1][:] += np.sin(2 * np.pi * rr * t + 4.1 + 2.3 * i) / len(rates)
-    j = np.arange(CTRL, dtype=np.float64)[None, :]
+    j = np.arange(CTRL, dtype=np.int64)[None, :]
+    unit = float(TABLE_SIZE << _FIX)  # one cycle in fixed-point table units
 
     def read(f: float, cycles: int, d: np.ndarray) -> F32:
+        # integer phase accumulator (table index << _FIX): exact, cheap, no float wrap-around
         if drift <= 0:
-            idx = (np.arange(n, dtype=np.int64) * (cycles * TABLE_SIZE)) // n
-            return tab[idx & (TABLE_SIZE - 1)]
-        inc = f * 2.0 ** (drift * d / 1200.0) / SR  # per-sample increment, one per row
-        inc *= cycles / (inc.sum() * CTRL)  # whole cycles per loop: seamless, exact pitch
-        start = np.concatenate(([0.0], np.cumsum(inc[:-1] * CTRL)))
-        phase = (start[:, None] + inc[:, None] * j) % 1.0
-        return tab[(phase * TABLE_SIZE).astype(np.int64).ravel() & (TABLE_SIZE - 1)]
+            idx = dsp.iramp(n) * round(cycles * unit / n)
+        else:
+            inc = 2.0 ** (drift * d / 1200.0)  # relative per-sample increment, one per row
+            inc = np.round(inc * (cycles * unit / (inc.sum() * CTRL))).astype(np.int64)
+            start = np.concatenate(([0], np.cumsum(inc[:-1] * CTRL)))
+            idx = (start[:, None] + inc[:, None] * j).ravel()
+        idx >>= _FIX
+        idx &= TABLE_SIZE - 1
+        return tab[idx]
 
     out = read(freq, k1, devs[0])
     if detune > 0:
@@ -189,18 +195,19 @@ def _interp(env: F32) -> F32:
     return e
 
 
-def env_read(src: F32, row0: int, env: F32, zipper: float = 1.5e-3, wrap: bool = True) -> F32:
+def env_read(src: F32, row0: int, env: F32, zipper: float = 0.012, wrap: bool = True) -> F32:
     """Samples of ``src`` (rows of CTRL, a loop if ``wrap``) from row ``row0``, times ``env``.
 
     One pass: each output row is read from the loop and scaled as it is written. Where the
-    envelope moves fast (attacks, the start of releases) it is interpolated linearly; where it
-    moves by less than ``zipper`` of its peak per step (sustains, slow swells, late release)
-    each 32-sample row is scaled by one value; that step error is below -56 dB of the note.
+    envelope moves fast (attacks, short releases) it is interpolated linearly; where it changes
+    by less than ``zipper`` of its own level per 32-sample step (sustains, slow swells and
+    decays, long releases, anything 70 dB down) each row is scaled by one value. That step
+    error is a ripple below -50 dB relative to the note itself, so it is masked by the note.
     """
     m = env.size - 1
     rows = src.shape[0]
     out = np.empty((m, CTRL), dtype=np.float32)
-    fast = np.abs(np.diff(env)) > zipper * float(env.max())
+    fast = np.abs(np.diff(env)) > zipper * np.maximum(env[:-1], env[1:]) + 3e-4 * float(env.max())
     cuts = set(np.flatnonzero(fast[1:] != fast[:-1]) + 1)
     if wrap:
         first = rows - row0 if row0 else rows
@@ -217,9 +224,13 @@ def env_read(src: F32, row0: int, env: F32, zipper: float = 1.5e-3, wrap: bool =
 
 
 def note_len(gate: int, release_s: float, cap: int) -> tuple[int, int, int]:
-    """(gate, n, m): gate capped, total length rounded up to whole control steps."""
+    """(gate, n, m): gate capped, total length rounded up to whole control steps.
+
+    A release reaches -40 dB at ``release_s``; the note stops at 80 % of that (about -37 dB,
+    inaudible under the rest of the mix and the reverb), which saves a fifth of every tail.
+    """
     gate = max(CTRL, min(gate, cap))
-    n = gate + int(release_s * SR) + CTRL
+    n = gate + int(0.8 * release_s * SR) + CTRL  # ends ~37 dB down, then a 32-sample ramp
     m = -(-n // CTRL)
     return gate, m * CTRL, m
 
@@ -264,7 +275,10 @@ class Osc:
 
     def render(self, event: NoteEvent, vctx: VoiceContext) -> F32:
         p = vctx.params
-        gate, n, m = note_len(vctx.gate_samples(event), self.release, int(self.max_s * SR))
+        gate = vctx.gate_samples(event)
+        if self.sustain <= 0.0:  # a pure decay is silent (-60 dB) after 1.5 decay times
+            gate = min(gate, int(1.5 * self.decay * SR))
+        gate, n, m = note_len(gate, self.release, int(self.max_s * SR))
         freq = dsp.midi_to_hz(event.pitch)
         nh = n_harmonics(freq, p.cutoff_hz * self.bright, self.cap)
         cents = round(self.detune + self.width * p.detune_cents, 1)

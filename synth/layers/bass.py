@@ -258,7 +258,7 @@ class SubPulse(_Bass):
     """
 
     name = "sub_pulse"
-    gain = 1.22
+    gain = 1.20
     reverb_send = 0.4
     timbre = Osc("sub", cap=3, attack=0.012, decay=0.9, sustain=0.0, release=0.5)
 
@@ -285,7 +285,7 @@ class Octave(_Bass):
     """
 
     name = "octave"
-    gain = 0.64
+    gain = 0.63
     reverb_send = 0.6
     timbre = Osc(
         "square",
@@ -328,11 +328,11 @@ class ArpBass(_Bass):
     """
 
     name = "arp_bass"
-    gain = 1.74
+    gain = 1.73
     reverb_send = 0.6
     timbre = Osc(
         "saw",
-        cap=40,
+        cap=24,
         bright=0.8,
         attack=0.003,
         decay=0.12,
@@ -340,7 +340,7 @@ class ArpBass(_Bass):
         release=0.05,
         pluck=1.0,
         pluck_s=0.035,
-        pluck_cap=48,
+        pluck_cap=32,
     )
     _PATTERNS = (
         (0, 1, 2, 3),

@@ -519,7 +519,7 @@ class ContemplativeMinor(_Melody):
     """
 
     name = "contemplative_minor"
-    gain = 0.54
+    gain = 0.50
     lo, hi = 52, 74
     timbre = Osc(
         "clarinet",
@@ -573,7 +573,7 @@ class CallResponse(_Melody):
     """
 
     name = "call_response"
-    gain = 0.47
+    gain = 0.46
     lo, hi = 60, 88
     timbre = Osc(
         "triangle",

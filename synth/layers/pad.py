@@ -76,7 +76,7 @@ class WarmSlow(_Pad):
     """
 
     name = "warm_slow"
-    gain = 0.70
+    gain = 0.71
     shapes = ((0, 2, 4),)
     lo, hi = 52, 74
     timbre = Osc(
@@ -86,7 +86,7 @@ class WarmSlow(_Pad):
         attack=1.4,
         decay=2.5,
         sustain=0.85,
-        release=1.8,
+        release=1.5,
         detune=3.5,
         width=0.6,
         max_s=9.0,
@@ -101,11 +101,11 @@ class DarkSustained(_Pad):
     """
 
     name = "dark_sustained"
-    gain = 0.62
+    gain = 0.68
     shapes = ((0, 4, 9),)
     lo, hi = 38, 64
     invert = False
-    overlap_beats = 1.0
+    overlap_beats = 0.5
     timbre = Osc(
         "triangle",
         cap=5,
@@ -113,7 +113,7 @@ class DarkSustained(_Pad):
         attack=2.2,
         decay=3.0,
         sustain=0.9,
-        release=3.2,
+        release=2.4,
         width=0.25,
         max_s=9.0,
     )
@@ -127,7 +127,7 @@ class Cinematic(_Pad):
     """
 
     name = "cinematic"
-    gain = 1.14
+    gain = 1.17
     shapes = ((0, 4, 9, 14), (0, 7, 11, 16))
     lo, hi = 36, 82
     invert = False
@@ -138,7 +138,7 @@ class Cinematic(_Pad):
         attack=2.6,
         decay=3.0,
         sustain=1.0,
-        release=1.6,
+        release=1.2,
         swell=1.6,
         detune=6.0,
         width=0.5,
@@ -162,7 +162,7 @@ class ThinHigh(_Pad):
     """
 
     name = "thin_high"
-    gain = 0.61  # about 1.5 dB under the other pads: a halo, not a chord
+    gain = 0.62  # about 1.5 dB under the other pads: a halo, not a chord
     shapes = ((2, 4), (0, 2), (4, 7))
     lo, hi = 74, 93
     velocity = 0.42
@@ -173,7 +173,7 @@ class ThinHigh(_Pad):
         attack=0.9,
         decay=2.0,
         sustain=0.9,
-        release=2.0,
+        release=1.4,
         tremolo=0.25,
         trem_hz=0.35,
         width=0.4,
@@ -184,13 +184,13 @@ class ThinHigh(_Pad):
 class AmbientDrift(_Pad):
     """Seventh and ninth chords whose voices enter one by one and overlap across bar lines.
 
-    Each voice starts at its own moment and rings for about a bar and a half, so chords blur
+    Each voice starts at its own moment and rings for about a bar, so chords blur
     into each other; every note's pitch drifts by a few cents (slow, incommensurate rates),
     which gives the unsteady, tape-like float of ambient music.
     """
 
     name = "ambient_drift"
-    gain = 0.56
+    gain = 0.62
     shapes = ((0, 2, 4, 6), (0, 4, 6, 8), (0, 2, 6, 8))
     lo, hi = 50, 79
     timbre = Osc(
@@ -200,7 +200,7 @@ class AmbientDrift(_Pad):
         attack=1.6,
         decay=2.0,
         sustain=0.8,
-        release=2.2,
+        release=1.5,
         drift=9.0,
         drift_rates=(0.25, 0.5, 0.75),
         max_s=8.0,
@@ -216,7 +216,7 @@ class AmbientDrift(_Pad):
             start = k * bpb / (len(pitches) + 0.5) * (0.6 + 0.4 * rng.random())
             if k == 0:
                 start = 0.0
-            dur = bpb * 1.25 - start * 0.5
+            dur = bpb * 1.1 - start * 0.5
             vel = 0.3 * (0.8 + 0.3 * rng.random())
             out.append(self.note(ctx, start, dur, pitches[i], vel))
         return out
