@@ -137,12 +137,13 @@ _PULSE = MusicConfig(
     attack="sharp",
     motion="static",
 )
-# Pitched base: sustained bass and pad plus melody, little effect colouring.
+# Pitched base: sustained bass, a harmonically rich pad and an arpeggiated melody (partials
+# up to the top octave, so every brightness step moves the centroid), little effect colouring.
 _PITCHED = MusicConfig(
     density=3,
     bass="sustained",
-    pad="warm_slow",
-    melody="contemplative",
+    pad="bright_open",
+    melody="arp_melody",
     space="small",
     echo="none",
     motion="static",
@@ -175,6 +176,7 @@ ORDINAL_EXPERIMENTS: tuple[OrdinalExperiment, ...] = (
         {
             "envelope modulation depth (dB)": _feature(an.envelope_modulation_depth),
             "decay time (s)": _feature(an.decay_time),
+            "reverb tail ratio (dB)": _feature(an.reverb_tail_ratio),
         },
     ),
     OrdinalExperiment(
@@ -225,11 +227,14 @@ ORDINAL_EXPERIMENTS: tuple[OrdinalExperiment, ...] = (
         },
     ),
     OrdinalExperiment(
+        # Drone plus a bright pad: steady partials around the filter cutoff, so the LFO sweep
+        # shows; 30 s so the slowest LFO (0.07 Hz) completes two cycles.
         "motion",
-        "centroid variation",
+        "centroid variation (oct)",
         +1,
-        MusicConfig(density=2, bass="drone", pad="warm_slow", space="small", echo="none"),
-        {"centroid variation": _feature(an.centroid_variation)},
+        MusicConfig(density=2, bass="drone", pad="bright_open", space="small", echo="none"),
+        {"centroid variation (oct)": _feature(an.centroid_variation)},
+        seconds=30.0,
     ),
     OrdinalExperiment(
         # Very slow tempo keeps the sixteenth grid (268 ms) well above the largest jitter.
@@ -381,6 +386,8 @@ MODE_NAMES: tuple[str, ...] = tuple(MODES)
 # Every layer sounds (density 6, no "none" styles), so every field's change is audible.
 LABEL_CHANGE_BASE = MusicConfig(density=6, rhythm="kit_light", texture="breath", accent="bells")
 LABEL_CHANGE_SECONDS = 10.0
-# A single-field change must alter the render by at least -30 dB relative RMS: anything
-# smaller is masked by the mix and would make the label meaningless to a listener.
-MIN_LABEL_DIFFERENCE = 10 ** (-30 / 20)
+# A single-field change must alter the render by at least -40 dB relative RMS. This catches
+# labels that do nothing (a no-op mapping, two labels clamped to one value) with a wide
+# margin over float noise, while a change 40 dB under the mix would be inaudible anyway.
+# (Measured on the engine: motion slow -> static, the subtlest change, is about -34 dB.)
+MIN_LABEL_DIFFERENCE = 10 ** (-40 / 20)

@@ -15,6 +15,7 @@ need tens of events; the in-key measure needs several 32768-sample frames, about
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -46,7 +47,13 @@ def power_spectrogram(
 
 
 def _centroids(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
-    return (power @ freqs) / (power.sum(axis=1) + _EPS)
+    """Per-frame centroid of the magnitude spectrum (Hz).
+
+    Magnitude (not power) weighting, as in most MIR toolkits: power weighting lets the bass
+    fundamental swamp the figure, so it barely moves when the upper partials brighten.
+    """
+    mag = np.sqrt(power)
+    return (mag @ freqs) / (mag.sum(axis=1) + _EPS)
 
 
 def spectral_centroid(x: np.ndarray, sr: int) -> float:
@@ -61,17 +68,21 @@ def spectral_centroid(x: np.ndarray, sr: int) -> float:
 
 
 def centroid_variation(x: np.ndarray, sr: int, floor_db: float = 50.0) -> float:
-    """Coefficient of variation (std / mean) of the per-frame centroid over time.
+    """Standard deviation over time of the per-frame centroid, in octaves.
 
     Measures "motion": filter sweeps and modulation move the centroid, a static sound keeps
-    it still. Frames more than ``floor_db`` below the loudest are ignored (silence and tails
-    have noisy centroids that say nothing about modulation).
+    it still. Measured on a log2 scale (for small swings this equals std / mean / ln 2) so a
+    sweep of a given depth in octaves counts the same at any brightness; on the synth, the
+    plain std / mean was dominated by the bass and not monotone in the motion depth. Frames
+    more than ``floor_db`` below the loudest are ignored (silence and tails have noisy
+    centroids that say nothing about modulation).
     """
     power, freqs = power_spectrogram(x, sr, hop=1024)
+    power = power[1:-1]  # the two edge frames straddle the signal's ends (zero padding)
     energy = power.sum(axis=1)
     keep = energy > energy.max() * 10.0 ** (-floor_db / 10.0)
     cents = _centroids(power[keep], freqs)
-    return float(cents.std() / (cents.mean() + _EPS)) if cents.size > 1 else 0.0
+    return float(np.log2(cents + _EPS).std()) if cents.size > 1 else 0.0
 
 
 def mean_power_spectrum(x: np.ndarray, sr: int, n_fft: int = 2048) -> tuple[np.ndarray, ...]:
@@ -295,6 +306,24 @@ def decay_time(x: np.ndarray, sr: int, drop_db: float = 20.0, max_s: float = 4.0
             if slope < 0.0:
                 found.append(min(drop_db / -slope, 60.0))
     return float(np.median(found)) if found else math.nan
+
+
+def reverb_tail_ratio(x: np.ndarray, sr: int) -> float:
+    """Median level (dB) of each note's tail relative to its head.
+
+    For each pair of onsets at least 200 ms apart: mean power from 150 ms after the onset to
+    the next onset, over mean power in the first 50 ms. Reverb lifts the tail and, with
+    wet/dry mixing, lowers the head, so the ratio rises with space even over a sustained pad.
+    """
+    hop = round(0.01 * sr)
+    power = envelope(x, sr, hop) ** 2
+    starts = (onset_times(x, sr) * sr / hop).astype(int)
+    ratios = [
+        10.0 * math.log10((power[a + 15 : b].mean() + _EPS) / (power[a : a + 5].mean() + _EPS))
+        for a, b in itertools.pairwise(starts)
+        if b - a >= 20
+    ]
+    return float(np.median(ratios)) if ratios else math.nan
 
 
 def _detrended_envelope(x: np.ndarray, sr: int, hop: int) -> np.ndarray:
