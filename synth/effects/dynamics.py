@@ -119,6 +119,12 @@ class PeakLimiter:
         q = self.quantum
         k = q // _SUB
         peaks = np.abs(x).reshape(k, _SUB).max(axis=1)
+        delayed = np.concatenate((self._tail, x[:-_SUB]))
+        self._tail = x[-_SUB:].copy()
+        if self._prev_gain >= 1.0 and float(peaks.max()) <= self.ceiling:
+            # nothing to limit (the usual case, the leveller keeps levels sane): pass through
+            self._prev_target = float(min(1.0, self.ceiling / max(float(peaks[-1]), 1e-9)))
+            return delayed
         # t[j]: gain allowed in delayed sub-block j (delayed j holds input sub-block j-1)
         t = self._t
         t[0] = self._prev_target
@@ -135,8 +141,6 @@ class PeakLimiter:
         starts[0] = self._prev_gain
         starts[1:] = ends[:-1]
         gain = (starts[:, None] + (ends - starts)[:, None] * self._frac).ravel()
-        delayed = np.concatenate((self._tail, x[:-_SUB]))
-        self._tail = x[-_SUB:].copy()
         self._prev_target = float(t[-1])
         self._prev_gain = float(ends[-1])
         out = delayed * gain

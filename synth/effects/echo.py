@@ -47,6 +47,7 @@ class FeedbackEcho:
         damped[1:] += np.float32(0.3) * out[:-1]
         damped[0] += np.float32(0.3) * self._last
         self._last = out[-1]
-        ring_write(self._buf, self._pos, x + np.float32(feedback) * damped)
+        # the tiny offset keeps a fading loop out of (very slow) subnormal floats; -360 dB
+        ring_write(self._buf, self._pos, x + np.float32(feedback) * damped + np.float32(1e-18))
         self._pos += q
         return out

@@ -26,6 +26,7 @@ from synth.params import SAMPLE_RATE
 # half-rate samples (22.05 kHz): 93..204 ms, mutually prime; the step is 2048 half-rate samples
 LINE_LENGTHS = np.array([2053, 2357, 2671, 2999, 3319, 3697, 4073, 4493], dtype=np.int64)
 _HALF_STEP = 2048
+_DENORMAL_GUARD = np.float32(1e-18)  # -360 dB: inaudible, but far above float32 subnormals
 # early reflections: (delay ms, gain) — sparse, decaying, alternating polarity
 EARLY_TAPS = ((7.1, 0.55), (11.3, -0.45), (17.9, 0.38), (23.7, -0.3), (31.1, 0.24), (43.3, -0.18))
 
@@ -34,8 +35,8 @@ class ReverbTail:
     """``process(x)`` takes one engine quantum (4096 samples) of send signal per call."""
 
     def __init__(self, quantum: int, sample_rate: int = SAMPLE_RATE) -> None:
-        if quantum != 2 * _HALF_STEP:
-            raise ValueError(f"quantum must be {2 * _HALF_STEP}")
+        if quantum % (2 * _HALF_STEP):
+            raise ValueError(f"quantum must be a multiple of {2 * _HALF_STEP}")
         self.quantum = quantum
         self.sample_rate = sample_rate
         self._half_rate = sample_rate / 2
@@ -77,6 +78,13 @@ class ReverbTail:
         self._in_gain = np.float32(np.sqrt(1.0 - float(np.mean(g**2))))
 
     def process(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
+        """One engine quantum in, one out (the network steps 4096 samples at a time)."""
+        step = 2 * _HALF_STEP
+        if x.shape[0] == step:
+            return self._step(x)
+        return np.concatenate([self._step(x[i : i + step]) for i in range(0, x.shape[0], step)])
+
+    def _step(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
         q = _HALF_STEP
         xin = (x[0::2] + x[1::2]) * (np.float32(0.5) * self._in_gain)
         s = self._pos % self._size
@@ -93,6 +101,7 @@ class ReverbTail:
         prev *= d
         u[:n] += prev
         u[n] = xin
+        u[n] += _DENORMAL_GUARD  # keeps decaying tails out of (very slow) subnormal floats
         self._last = lines[:, -1].copy()
         feedback = self._mix @ u
         for i, length in enumerate(LINE_LENGTHS):
