@@ -30,7 +30,7 @@ format: venv
 	$(BIN)/ruff format .
 
 bench: venv
-	@set -e; for script in benchmarks/*.py; do \
+	@set -e; for script in benchmarks/[!_]*.py; do \
 		[ -e "$$script" ] || { echo "no benchmarks yet"; break; }; \
 		echo "== $$script"; $(BIN)/python "$$script"; \
 	done
