@@ -154,21 +154,21 @@ class Walking(_Bass):
     """
 
     name = "walking"
-    gain = 1.09
+    gain = 0.83
     reverb_send = 0.5
     echo_send = 0.3
     timbre = Struck(
         "modal",
         (
             (
-                (1.0, 1.0, 1.6),
-                (2.0, 0.55, 0.9),
-                (3.0, 0.3, 0.5),
-                (4.0, 0.16, 0.3),
-                (5.0, 0.08, 0.18),
-                (6.0, 0.05, 0.12),
+                (1.0, 1.0, 3.0),
+                (2.0, 0.55, 2.0),
+                (3.0, 0.3, 1.0),
+                (4.0, 0.16, 0.6),
+                (5.0, 0.08, 0.35),
+                (6.0, 0.05, 0.2),
             ),
-            1.8,
+            3.0,
         ),
         release=0.12,
     )
@@ -324,20 +324,21 @@ class ArpBass(_Bass):
     """Chord-tone arpeggio in 16ths (8ths at fast tempi): a bright plucked sequencer bass.
 
     Root, third, fifth and octave in a pattern chosen per phrase (up, up-down, root-pedal,
-    broken); the saw pluck opens bright and closes fast, like a resonant-filter sequence.
+    broken); legato notes on a saw whose brightness snaps open on each step and closes
+    within a few hundredths of a second, like a filter-enveloped sequencer line.
     """
 
     name = "arp_bass"
-    gain = 1.73
+    gain = 0.75
     reverb_send = 0.6
     timbre = Osc(
         "saw",
         cap=24,
         bright=0.8,
         attack=0.003,
-        decay=0.12,
-        sustain=0.2,
-        release=0.05,
+        decay=0.4,
+        sustain=0.6,
+        release=0.1,
         pluck=1.0,
         pluck_s=0.035,
         pluck_cap=32,
@@ -359,7 +360,7 @@ class ArpBass(_Bass):
         if ctx.phrase_bar % 4 == 0:
             self._pattern = self._PATTERNS[int(rng.integers(len(self._PATTERNS)))]
         step = 0.25 if 60.0 / ctx.seconds_per_beat < 100 else 0.5
-        root = root_pitch(ctx.chord, 30)
+        root = root_pitch(ctx.chord, 34)
         tones = [
             in_range(ctx.scale.pitch(ctx.chord.degree + o, 2), root, root + 11) for o in (0, 2, 4)
         ]
@@ -372,7 +373,7 @@ class ArpBass(_Bass):
             if ctx.phrase_bar == 7 and i >= n - n // 4:
                 idx = 3 - (i % 4)  # a closing downward sweep
             vel = 0.85 if i % 4 == 0 else 0.6 + 0.1 * rng.random()
-            out.append(self.note(ctx, i * step, step * 0.7, tones[idx], vel))
+            out.append(self.note(ctx, i * step, step * 0.95, tones[idx], vel))
         return out
 
 
