@@ -360,7 +360,7 @@ class ArpBass(_Bass):
         if ctx.phrase_bar % 4 == 0:
             self._pattern = self._PATTERNS[int(rng.integers(len(self._PATTERNS)))]
         step = 0.25 if 60.0 / ctx.seconds_per_beat < 100 else 0.5
-        root = root_pitch(ctx.chord, 34)
+        root = root_pitch(ctx.chord, 32)  # octave on top stays at or under G3
         tones = [
             in_range(ctx.scale.pitch(ctx.chord.degree + o, 2), root, root + 11) for o in (0, 2, 4)
         ]
