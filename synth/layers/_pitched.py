@@ -284,7 +284,7 @@ class Osc:
         cents = round(self.detune + self.width * p.detune_cents, 1)
         attack = round(self.attack * p.attack_scale, 4)
         nb = n_harmonics(freq, p.cutoff_hz * self.bright * 3.0, self.pluck_cap) if self.pluck else 0
-        if n <= _SHORT_NOTE and self.drift <= 0 and self.tremolo <= 0:
+        if n <= _SHORT_NOTE:
             # short notes repeat (pulses, arpeggios): synthesise each shape once, like a sampler
             unit = _short_note(self, round(freq, 3), gate, m, nh, nb, attack, cents)
             return unit * np.float32(event.velocity)
