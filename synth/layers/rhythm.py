@@ -54,7 +54,7 @@ class Minimal(DrumKit):
     """
 
     name = "minimal"
-    gain = 2.18
+    gain = 2.13
 
     def bar(self, ctx: BarContext) -> list[NoteEvent]:
         bpb = ctx.beats_per_bar
@@ -213,7 +213,7 @@ class KitLight(DrumKit):
     """
 
     name = "kit_light"
-    gain = 1.24
+    gain = 1.23
 
     def bar(self, ctx: BarContext) -> list[NoteEvent]:
         bpb = ctx.beats_per_bar
