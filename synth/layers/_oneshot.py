@@ -55,9 +55,14 @@ def level_drive(level: int) -> float:
 def finish(x: F32, attack_s: float = 0.001, fade_s: float = 0.004, peak: float = 1.0) -> F32:
     """Peak-normalise, ramp the first ``attack_s`` and fade the last ``fade_s`` to zero."""
     x = np.asarray(x, dtype=np.float32).copy()
-    m = float(np.abs(x).max())
+    mag = np.abs(x)
+    m = float(mag.max())
     if m > 0.0:
         x *= np.float32(peak / m)
+        # Drop the tail below -60 dB: inaudible, and every later note would copy it.
+        audible = np.flatnonzero(mag > np.float32(1e-3 * m))
+        keep = int(audible[-1]) + 1 + int(fade_s * SAMPLE_RATE)
+        x = x[: max(keep, int(0.01 * SAMPLE_RATE))]
     a = min(x.size, max(2, int(attack_s * SAMPLE_RATE)))
     x[:a] *= np.linspace(0.0, 1.0, a, dtype=np.float32)
     f = min(x.size, max(2, int(fade_s * SAMPLE_RATE)))
@@ -85,7 +90,7 @@ def cached(
 
 def play(takes: list[F32], velocity: float, rng: np.random.Generator) -> F32:
     """One of the cached takes, scaled to peak ``velocity`` (a new array)."""
-    take = takes[int(rng.integers(len(takes)))] if len(takes) > 1 else takes[0]
+    take = takes[int(rng.random() * len(takes))] if len(takes) > 1 else takes[0]
     return take * np.float32(velocity)
 
 
@@ -240,7 +245,8 @@ def loop_tone(
 
 
 @lru_cache(maxsize=64)
-def _fade(kind: str, n: int) -> F32:
+def fade_curve(kind: str, n: int) -> F32:
+    """Cached equal-power quarter-sine fade of ``n`` samples, ``in`` (0->1) or ``out``."""
     u = np.linspace(0.0, 1.0, max(2, n), dtype=np.float32)
     if kind == "in":
         return np.sin(np.float32(np.pi / 2) * u)
@@ -256,8 +262,8 @@ def swell(n: int, fade_in: int, fade_out: int) -> F32:
     env = np.ones(n, dtype=np.float32)
     fi = max(2, min(fade_in, n // 2))
     fo = max(2, min(fade_out, n - fi))
-    env[:fi] = _fade("in", fi)
-    env[n - fo :] = _fade("out", fo)
+    env[:fi] = fade_curve("in", fi)
+    env[n - fo :] = fade_curve("out", fo)
     env[-1] = 0.0
     return env
 

@@ -23,6 +23,7 @@ from synth.layers._oneshot import (
     cached,
     decay,
     drive_level,
+    fade_curve,
     fm_bell,
     level_cutoff,
     loop_read,
@@ -336,7 +337,8 @@ class Glitch(TextureStyle):
         m = min(frag.size, max(_secs(0.01), vctx.gate_samples(event)))
         out = frag[:m]
         f = min(m, _secs(0.002))
-        out[m - f :] *= np.linspace(1.0, 0.0, f, dtype=np.float32)
+        # The hard cut of a buffer repeat, minus the click.
+        out[m - f :] *= fade_curve("out", f) ** 2
         return out
 
 
