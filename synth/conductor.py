@@ -35,11 +35,15 @@ class Conductor:
         self.sample_rate = sample_rate
         self.buses: NDArray[np.float32] = np.zeros((len(LAYERS), BUS_SIZE), dtype=np.float32)
         seq = np.random.SeedSequence(seed)
-        children = seq.spawn(2 * len(LAYERS) + 2)
-        self._score_rng = [np.random.default_rng(c) for c in children[: len(LAYERS)]]
-        self._voice_rng = [np.random.default_rng(c) for c in children[len(LAYERS) : -2]]
-        self._human_rng = np.random.default_rng(children[-2])
-        self._harmony = HarmonyPlanner(np.random.default_rng(children[-1]))
+        # independent streams per layer and purpose: switching one layer on or off (density)
+        # or changing its style never reshuffles another layer's notes or timing
+        n = len(LAYERS)
+        children = [np.random.default_rng(c) for c in seq.spawn(3 * n + 2)]
+        self._score_rng = children[:n]
+        self._voice_rng = children[n : 2 * n]
+        self._human_rngs = children[2 * n : 3 * n]
+        self._drift_rng = children[-2]
+        self._harmony = HarmonyPlanner(children[-1])
         self._styles: dict[str, LayerStyle] = {}
         self._bar = 0
         self._bar_sample = 0.0  # sample position of the next bar to schedule
@@ -77,7 +81,7 @@ class Conductor:
         vctx_base = (p, spb)
         jitter_s = p.timing_jitter_s
         # drift: a bounded random walk per bar, scaled by looseness
-        self._drift = 0.7 * self._drift + self._human_rng.normal(0.0, 0.6 * jitter_s)
+        self._drift = 0.7 * self._drift + self._drift_rng.normal(0.0, 0.6 * jitter_s)
         for li, layer in enumerate(LAYERS):
             name = p.styles.get(layer, "none")
             if p.layer_gain(layer) <= 0.0 or name == "none":
@@ -118,7 +122,7 @@ class Conductor:
         spb = vctx.seconds_per_beat
         sr = self.sample_rate
         n_ev = len(events)
-        rng = self._human_rng
+        rng = self._human_rngs[li]
         jit = p.timing_jitter_s
         offsets = (
             np.clip(rng.normal(0.0, jit, n_ev), -2.5 * jit, 2.5 * jit) + self._drift

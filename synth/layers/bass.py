@@ -19,7 +19,7 @@ from synth.layers._pitched import (
 from synth.layers.base import BarContext, LayerStyle, VoiceContext
 from synth.theory import Chord
 
-BASS_LO = 31  # roots land in G1..F#2, leaving room above for fifths, octaves and walks
+BASS_LO = 36  # roots land in C2..B2 (65-123 Hz): deep, yet above the mud where notes blur
 BASS_HI = 52
 
 
@@ -116,8 +116,8 @@ class Pulsing(_Bass):
         bright=0.35,
         attack=0.004,
         decay=0.18,
-        sustain=0.35,
-        release=0.07,
+        sustain=0.5,
+        release=0.12,
         pluck=0.8,
         pluck_s=0.05,
         pluck_cap=30,
@@ -180,8 +180,8 @@ class Walking(_Bass):
     def bar(self, ctx: BarContext) -> list[NoteEvent]:
         rng = ctx.rng
         bpb = ctx.beats_per_bar
-        root = root_pitch(ctx.chord, 33)
-        if self._last and abs(root - 12 - self._last) < abs(root - self._last) and root - 12 >= 28:
+        root = root_pitch(ctx.chord, 36)
+        if self._last and abs(root - 12 - self._last) < abs(root - self._last) and root - 12 >= 33:
             root -= 12
         chord_set = chord_degree_set(ctx.chord, 4)
         deg = ctx.scale.degree_near(root)
@@ -293,8 +293,8 @@ class Octave(_Bass):
         bright=0.45,
         attack=0.004,
         decay=0.22,
-        sustain=0.45,
-        release=0.08,
+        sustain=0.55,
+        release=0.12,
         pluck=0.4,
         pluck_s=0.04,
         pluck_cap=20,
@@ -302,7 +302,7 @@ class Octave(_Bass):
 
     def bar(self, ctx: BarContext) -> list[NoteEvent]:
         rng = ctx.rng
-        root = root_pitch(ctx.chord, 29)
+        root = root_pitch(ctx.chord, 33)
         fifth = degree_pitch(ctx, ctx.chord.degree + 4, root + 1)
         steps = 2 * ctx.beats_per_bar
         use_fifth = rng.random() < 0.25
@@ -360,7 +360,7 @@ class ArpBass(_Bass):
         if ctx.phrase_bar % 4 == 0:
             self._pattern = self._PATTERNS[int(rng.integers(len(self._PATTERNS)))]
         step = 0.25 if 60.0 / ctx.seconds_per_beat < 100 else 0.5
-        root = root_pitch(ctx.chord, 32)  # octave on top stays at or under G3
+        root = root_pitch(ctx.chord, 35)  # octave on top stays at or under A#3
         tones = [
             in_range(ctx.scale.pitch(ctx.chord.degree + o, 2), root, root + 11) for o in (0, 2, 4)
         ]
