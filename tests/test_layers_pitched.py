@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - fallback keeps this file self-containe
 
 LAYERS = ("bass", "pad", "melody")
 CASES = [(layer, name) for layer in LAYERS for name in sorted(STYLES[layer])]
-REGISTER = {"bass": (24, 55), "pad": (36, 96), "melody": (48, 96)}
+REGISTER = {"bass": (24, 60), "pad": (36, 96), "melody": (48, 96)}
 
 
 def score(
