@@ -50,6 +50,8 @@ class Conductor:
         self._drift = 0.0  # slow timing drift in seconds ("loose"/"drunk" feel)
         self._next_degree: int | None = None
         self.new_events: list[NoteEvent] = []
+        # per layer: first sample after the last note written (buses are zero beyond it)
+        self.bus_end = [0] * len(LAYERS)
         self.bar_starts: list[tuple[int, float, float]] = []  # (sample, beat, seconds/beat)
 
     @property
@@ -155,4 +157,5 @@ class Conductor:
                 fade = int(0.01 * sr)
                 sig[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
             ring_add(self.buses[li], start, sig)
+            self.bus_end[li] = max(self.bus_end[li], start + sig.shape[0])
             self.new_events.append(event)

@@ -15,13 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
-try:  # scipy's C core of lfilter, without its ~10 us per-call argument handling
-    from scipy.signal._sigtools import _linear_filter as _raw_linear_filter
-except ImportError:  # pragma: no cover - layout of a future scipy
-    _raw_linear_filter = None
-
+from synth.iir import lfilter
 from synth.params import SAMPLE_RATE
 
 F32 = NDArray[np.float32]
@@ -248,15 +243,11 @@ def filter_block(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``lfilter(b, a, x, zi=zi)`` for 1-D float blocks with normalised ``a`` (a[0] == 1).
 
-    The engine filters one quantum at a time; at that size scipy's argument handling costs
-    as much as the filtering, so this calls its C routine directly when available.
+    The engine filters one quantum at a time; see :mod:`synth.iir` for why this avoids
+    ``scipy.signal``.
     """
-    xd = np.asarray(x, dtype=np.float64)
-    if _raw_linear_filter is not None:
-        y, zf = _raw_linear_filter(b, a, xd, -1, zi)
-        return y, zf
-    y, zf = lfilter(b, a, xd, zi=zi)
-    return np.asarray(y), np.asarray(zf)
+    y, zf = lfilter(b, a, x, zi=zi)
+    return y, zf
 
 
 def one_pole_lowpass(x: F32, cutoff_hz: float, sr: int = SAMPLE_RATE) -> F32:

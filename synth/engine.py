@@ -1,7 +1,7 @@
 """Engine: the one real-time renderer behind offline renders, streams, live use and the bridge.
 
 Pull API: ``engine.render(n)`` returns the next ``n`` samples (float32, mono, 44.1 kHz, in
-[-1, 1]). Internally the engine always works in fixed quanta of 4096 samples (93 ms) and
+[-1, 1]). Internally the engine always works in fixed quanta of 8192 samples (186 ms) and
 hands out slices of them, so the output is bit-identical whatever block sizes the caller
 pulls (64-sample callbacks or one 60 s render), and every effect can process a whole
 quantum as one vector operation.
@@ -40,7 +40,7 @@ from synth.effects.tone import ToneFilter
 from synth.events import NoteEvent
 from synth.params import CONTINUOUS, LAYERS, SAMPLE_RATE, SynthParams
 
-QUANTUM = 4096
+QUANTUM = 8192
 LOOKAHEAD = int(0.2 * SAMPLE_RATE)
 GLIDE_SECONDS = 0.3
 ECHO_BEATS = 0.75  # dotted eighth: the classic ambient / dub echo time
@@ -197,10 +197,15 @@ class Engine:
         start = self._quantum_pos
         self._conductor.schedule_until(start + q + LOOKAHEAD, p, start)
 
-        # read (and clear) this quantum from the layer buses
+        # read (and clear) this quantum from the layer buses; layers with nothing written this
+        # far ahead are skipped (untouched bus memory is never even paged in)
         s = start % BUS_SIZE
-        layers = self._conductor.buses[:, s : s + q].copy()
-        self._conductor.buses[:, s : s + q] = 0.0
+        buses_in = self._conductor.buses
+        layers = np.zeros((len(LAYERS), q), dtype=np.float32)
+        for li, end in enumerate(self._conductor.bus_end):
+            if end > start:
+                layers[li] = buses_in[li, s : s + q]
+                buses_in[li, s : s + q] = 0.0
 
         rows = self._mix_matrix(p)
         if rows is self._mix_rows or np.array_equal(rows, self._mix_rows):

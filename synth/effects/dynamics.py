@@ -1,7 +1,7 @@
 """Output dynamics: a slow loudness leveller and a look-ahead peak limiter.
 
 LoudnessLeveller keeps every config near the same perceived level (target -18 LUFS, the
-integrated loudness of BS.1770). It measures K-weighted power on a 4x-decimated side chain
+integrated loudness of BS.1770). It measures K-weighted power on an 8x-decimated side chain
 (cheap; K-weighting's shelf sits well below the decimated Nyquist), integrates it over
 several seconds, ignores near-silence (like BS.1770's absolute gate) and moves the gain
 slowly, so it evens out configs (a sparse drone vs a dense kit) without pumping notes.
@@ -24,7 +24,7 @@ from synth.params import SAMPLE_RATE
 
 TARGET_LUFS = -18.0
 CEILING_DBFS = -1.5
-_DECIMATE = 4
+_DECIMATE = 8
 _SUB = 64
 
 

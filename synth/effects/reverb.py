@@ -3,7 +3,7 @@
 Late tail (after Jot's FDN): eight delay lines of mutually prime lengths, a Householder
 feedback matrix (lossless, dense mixing, O(N) to apply), a per-line gain that sets the T60
 decay time, and a gentle two-tap lowpass in the loop so high frequencies die first, as in
-real rooms. Early reflections: six feed-forward taps (7..43 ms) that give the first
+real rooms. Early reflections: four feed-forward taps (7..38 ms) that give the first
 impression of a room before the tail builds up.
 
 Speed: every line is at least one network step long, so a whole step of every line is one
@@ -28,7 +28,7 @@ LINE_LENGTHS = np.array([2053, 2357, 2671, 2999, 3319, 3697, 4073, 4493], dtype=
 _HALF_STEP = 2048
 _DENORMAL_GUARD = np.float32(1e-18)  # -360 dB: inaudible, but far above float32 subnormals
 # early reflections: (delay ms, gain) — sparse, decaying, alternating polarity
-EARLY_TAPS = ((7.1, 0.55), (11.3, -0.45), (17.9, 0.38), (23.7, -0.3), (31.1, 0.24), (43.3, -0.18))
+EARLY_TAPS = ((7.1, 0.6), (13.7, -0.5), (23.3, 0.38), (37.9, -0.26))
 
 
 class ReverbTail:
