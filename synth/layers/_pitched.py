@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -31,7 +31,7 @@ from synth import dsp
 from synth.dsp import F32, TABLE_SIZE
 from synth.events import NoteEvent
 from synth.layers.base import VoiceContext
-from synth.params import SAMPLE_RATE
+from synth.params import MODES, SAMPLE_RATE
 from synth.theory import Chord, Scale
 
 SR = SAMPLE_RATE
@@ -40,6 +40,29 @@ _FRAC = (np.arange(CTRL, dtype=np.float32) / np.float32(CTRL))[None, :]
 _LOOP_MIN, _LOOP_MAX = 2048, 8192
 _FIX = 30  # fixed-point fraction bits of loop phase accumulators
 _MOD_LOOP_S = 4.0  # modulated loops last 4 s: drift/vibrato rates are multiples of 0.25 Hz
+
+
+def _key_safe(even: float, fundamental: float, second: float, n: int = 40) -> tuple[float, ...]:
+    """A 1/k spectrum (even harmonics scaled by ``even``) built to stay in key in the bass.
+
+    Short low notes smear over a semitone or more (a 0.25 s note at 80 Hz spans about one
+    semitone on each side), so energy moved from the fundamental to the octave (where a
+    semitone is twice as wide) reads more in key; harmonics other than octaves and fifths
+    (k not of the form 2^a 3^b: 5, 7, 10, 11, 13, 14, ...) sound thirds, flat sevenths and
+    tritones of the note, which are outside the scale for many degrees, so they are kept at
+    30 %. Returns amplitudes of harmonics 1..n.
+    """
+    amps = []
+    for k in range(1, n + 1):
+        a = (even if k % 2 == 0 else 1.0) / k
+        r = k
+        for p in (2, 3):
+            while r % p == 0:
+                r //= p
+        amps.append(a if r == 1 else 0.3 * a)
+    amps[0], amps[1] = fundamental, second
+    return tuple(amps)
+
 
 # --- wave tables ----------------------------------------------------------------------------
 # Extra spectra (harmonic amplitudes 1..n) on top of dsp.harmonic_table's shapes.
@@ -59,16 +82,34 @@ _SPECTRA: dict[str, tuple[float, ...]] = {
     "hollow": (1.0, 0.12, 0.42, 0.06, 0.2, 0.03, 0.1, 0.02),
     # glass: sine with sparse high partials (thin high pads)
     "glass": (1.0, 0.0, 0.08, 0.0, 0.0, 0.0, 0.03),
+    # drawbar organ pulled out on the octaves (16' 8' 4' 2'), the quints (3, 6) only a touch:
+    # the 3rd harmonic of the scale's tritone degree (B in C major) is a note outside the key,
+    # and a quintal stack keeps landing on that degree
+    "drawbar": (1.0, 0.8, 0.2, 0.6, 0.0, 0.1, 0.0, 0.35),
+    # key-safe basses: the fundamental under the octave, and the partials that are not octaves
+    # or fifths (5 7 10 11 13 14 ...: thirds, flat sevenths, tritones) at 30 % (see _key_safe)
+    "bass_saw": _key_safe(1.0, 0.5, 0.7),
+    "bass_square": _key_safe(0.4, 0.6, 0.6),
 }
+
+
+_NO_FIFTHS = "/no5"  # shape suffix: a _SPECTRA shape without harmonics 3, 6, 9, ...
 
 
 @lru_cache(maxsize=256)
 def table(shape: str, n_harmonics: int) -> F32:
-    """A peak-normalised single-cycle table: dsp shapes or one of :data:`_SPECTRA`."""
-    if shape not in _SPECTRA:
+    """A peak-normalised single-cycle table: dsp shapes or one of :data:`_SPECTRA`.
+
+    A :data:`_SPECTRA` name followed by ``/no5`` drops every harmonic that is a multiple of 3
+    (the fifths and ninths of the note): see :attr:`Osc.fifth_safe`.
+    """
+    base = shape.removesuffix(_NO_FIFTHS)
+    if base not in _SPECTRA:
         return dsp.harmonic_table(shape, n_harmonics)
-    amps = np.array(_SPECTRA[shape][: max(1, n_harmonics)], dtype=np.float64)
+    amps = np.array(_SPECTRA[base][: max(1, n_harmonics)], dtype=np.float64)
     k = np.arange(1, amps.size + 1, dtype=np.float64)
+    if base != shape:  # the fifth-free variant: harmonics 3, 6, 9, ... removed
+        amps[2::3] = 0.0
     phase = np.arange(TABLE_SIZE) / TABLE_SIZE
     tab = (amps[:, None] * np.sin(2 * np.pi * k[:, None] * phase[None, :])).sum(axis=0)
     tab /= max(1e-9, np.abs(tab).max())
@@ -248,6 +289,10 @@ class Osc:
             params.detune_cents (the stereo control).
         pluck: amount of a bright-to-dark "filter" decay over ``pluck_s`` (bright loop faded
             into the normal one): plucked basses and brass bite.
+        fifth_safe: on the scale degree whose perfect fifth is outside the key (B in C major),
+            play the ``/no5`` variant of the table: that note's 3rd, 6th and 9th harmonics would
+            sound pitch classes outside the scale (an audible clash against the chord's
+            diminished fifth). Only for :data:`_SPECTRA` shapes.
         tremolo / trem_hz: amplitude wobble depth (0..1) and rate, baked into the envelope.
         drift: cents of slow pitch wander (``drift_rates`` Hz), vibrato when the rates are ~5 Hz.
         level: output scale so voices peak near the event velocity.
@@ -266,6 +311,7 @@ class Osc:
     pluck: float = 0.0
     pluck_s: float = 0.12
     pluck_cap: int = 40
+    fifth_safe: bool = False
     tremolo: float = 0.0
     trem_hz: float = 0.0
     drift: float = 0.0
@@ -275,6 +321,8 @@ class Osc:
 
     def render(self, event: NoteEvent, vctx: VoiceContext) -> F32:
         p = vctx.params
+        if self.fifth_safe and _fifth_outside(p.root, p.mode, round(event.pitch) % 12):
+            return _no_fifths(self).render(event, vctx)
         gate = vctx.gate_samples(event)
         if self.sustain <= 0.0:  # a pure decay is silent (-60 dB) after 1.5 decay times
             gate = min(gate, int(1.5 * self.decay * SR))
@@ -327,6 +375,18 @@ class Osc:
 
 
 _SHORT_NOTE = int(0.7 * SR)
+
+
+@lru_cache(maxsize=512)
+def _fifth_outside(root: int, mode: str, pc: int) -> bool:
+    """Whether the perfect fifth above pitch class ``pc`` is outside the scale."""
+    return (pc + 7 - root) % 12 not in MODES[mode]
+
+
+@lru_cache(maxsize=64)
+def _no_fifths(timbre: Osc) -> Osc:
+    """``timbre`` on its fifth-free table (see :attr:`Osc.fifth_safe`)."""
+    return replace(timbre, shape=timbre.shape + _NO_FIFTHS, fifth_safe=False)
 
 
 @lru_cache(maxsize=384)

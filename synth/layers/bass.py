@@ -107,11 +107,12 @@ class Pulsing(_Bass):
     """
 
     name = "pulsing"
-    gain = 1.32
+    gain = 1.29
     reverb_send = 0.45
     echo_send = 0.4
     timbre = Osc(
-        "saw",
+        "bass_saw",
+        fifth_safe=True,
         cap=14,
         bright=0.35,
         attack=0.004,
@@ -154,19 +155,18 @@ class Walking(_Bass):
     """
 
     name = "walking"
-    gain = 0.83
+    gain = 0.93
     reverb_send = 0.5
     echo_send = 0.3
     timbre = Struck(
         "modal",
         (
             (
-                (1.0, 1.0, 3.0),
-                (2.0, 0.55, 2.0),
-                (3.0, 0.3, 1.0),
-                (4.0, 0.16, 0.6),
-                (5.0, 0.08, 0.35),
-                (6.0, 0.05, 0.2),
+                (1.0, 0.7, 3.0),
+                (2.0, 0.8, 2.2),
+                (3.0, 0.28, 1.0),
+                (4.0, 0.25, 0.6),
+                (6.0, 0.06, 0.2),
             ),
             3.0,
         ),
@@ -285,10 +285,11 @@ class Octave(_Bass):
     """
 
     name = "octave"
-    gain = 0.63
+    gain = 0.91
     reverb_send = 0.6
     timbre = Osc(
-        "square",
+        "bass_square",
+        fifth_safe=True,
         cap=12,
         bright=0.45,
         attack=0.004,
@@ -329,10 +330,11 @@ class ArpBass(_Bass):
     """
 
     name = "arp_bass"
-    gain = 0.75
+    gain = 0.69
     reverb_send = 0.6
     timbre = Osc(
-        "saw",
+        "bass_saw",
+        fifth_safe=True,
         cap=24,
         bright=0.8,
         attack=0.003,

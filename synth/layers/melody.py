@@ -647,10 +647,11 @@ class Heroic(_Melody):
     """
 
     name = "heroic"
-    gain = 0.67
+    gain = 0.65
     lo, hi = 58, 84
     timbre = Osc(
         "brass",
+        fifth_safe=True,
         cap=14,
         bright=0.8,
         attack=0.035,

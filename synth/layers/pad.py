@@ -230,12 +230,12 @@ class StackedFifths(_Pad):
     """
 
     name = "stacked_fifths"
-    gain = 0.76
+    gain = 0.74  # level 0.9: the octave-rich drawbar table peaks higher in chords
     shapes = ((0, 4, 8), (0, 4, 8, 12))
     lo, hi = 45, 79
     invert = False
     timbre = Osc(
-        "organ",
+        "drawbar",
         cap=8,
         bright=0.8,
         attack=0.09,
@@ -244,6 +244,7 @@ class StackedFifths(_Pad):
         release=0.5,
         width=0.4,
         max_s=9.0,
+        level=0.9,
     )
 
 
