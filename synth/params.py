@@ -57,8 +57,8 @@ def _log_anchors(x: float, values: tuple[float, ...]) -> float:
 # Physical meaning of each axis. Anchors are at the 5 labels (3 for attack and grain).
 TEMPO_BPM = (56.0, 70.0, 88.0, 108.0, 132.0)
 BRIGHTNESS_CUTOFF_HZ = (420.0, 1100.0, 2800.0, 7000.0, 16000.0)
-SPACE_T60_S = (0.25, 0.9, 2.0, 4.0, 9.0)
-SPACE_WET = (0.04, 0.16, 0.26, 0.36, 0.48)
+SPACE_T60_S = (0.25, 1.2, 2.2, 4.0, 9.0)
+SPACE_WET = (0.03, 0.21, 0.29, 0.37, 0.48)
 MOTION_LFO_HZ = (0.0, 0.07, 0.15, 0.35, 0.9)
 MOTION_DEPTH_OCT = (0.0, 0.35, 0.7, 1.1, 1.6)
 STEREO_CHORUS_MS = (0.0, 1.5, 3.0, 5.0, 8.0)

@@ -176,9 +176,9 @@ def rim(rng: np.random.Generator, cutoff: float, root: int) -> F32:
     f = _hz(tuned_midi(root, 84))  # above 1 kHz: a woody tick, tuned to the tonic
     # A 2.5 ms onset and a band-limited snap: sparse ticks must not read as clicks in a soft mix.
     x = dsp.sine(f, n) * decay(n, 0.07, 0.0025)
-    x += 0.35 * dsp.sine(f * 2.0, n) * decay(n, 0.03, 0.0025)
+    x += 0.2 * dsp.sine(f * 2.0, n) * decay(n, 0.03, 0.0025)
     snap = band_noise(rng, n, 2000.0, _air_lp(cutoff, 4000.0, 5000.0)) * decay(n, 0.015, 0.0025)
-    return x + 0.7 * snap / max(1e-9, float(np.abs(snap).max()))
+    return x + 0.5 * snap / max(1e-9, float(np.abs(snap).max()))
 
 
 def clap(rng: np.random.Generator, cutoff: float, root: int) -> F32:

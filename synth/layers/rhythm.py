@@ -64,7 +64,7 @@ class Minimal(DrumKit):
         spots = [b + 0.5 for b in range(bpb - 1)] + [float(b) for b in range(2, bpb)]
         k = 1 + int(_chance(ctx, 0.35))
         for s in ctx.rng.choice(spots, size=min(k, len(spots)), replace=False):
-            ev.append(self.hit(ctx, float(s), "rim", 0.55 + 0.2 * ctx.rng.random()))
+            ev.append(self.hit(ctx, float(s), "rim", 0.5 + 0.15 * ctx.rng.random()))
         if _chance(ctx, 0.3):
             ev.append(self.hit(ctx, bpb - 1.5, "kick", 0.55))
         if ctx.phrase_bar == 7:
