@@ -81,7 +81,8 @@ class LoudnessLeveller:
         self._power = self._target_ms / max(self._gain, 1e-3) ** 2
         self._elapsed = 0.0
 
-    def gain_for(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
+    def gain_for(self, x: NDArray[np.float32]) -> NDArray[np.float32] | np.float32:
+        """The gain for this quantum: a per-sample ramp, or a scalar when it holds still."""
         q = self.quantum
         y, self._zi = filter_block(self._b, self._a, x[::_DECIMATE], self._zi)
         power = float(np.dot(y, y)) / max(1, y.size)
@@ -93,6 +94,8 @@ class LoudnessLeveller:
         want = min(8.0, max(0.125, float(np.sqrt(self._target_ms / self._power))))
         start = self._gain
         self._gain = start + (want - start) * (1.0 - float(np.exp(-dt / 0.7)))
+        if abs(self._gain - start) < 1e-3 * start:  # under 0.01 dB: hold it, no ramp needed
+            return np.float32(self._gain)
         return (start + (self._gain - start) * (ramp(q) / np.float32(q))).astype(np.float32)
 
 

@@ -53,6 +53,7 @@ class ReverbTail:
         self._mix = np.zeros((n, n + 1), dtype=np.float32)  # loop matrix, input column last
         self._u = np.zeros((n + 1, _HALF_STEP), dtype=np.float32)
         self._in_gain = np.float32(1.0)
+        self._write_starts = [int(length) for length in LINE_LENGTHS]
         self._er_delays = [int(ms * 1e-3 * self._half_rate) for ms, _ in EARLY_TAPS]
         self._er_gains = [np.float32(g) for _, g in EARLY_TAPS]
         self._er_hist = max(self._er_delays)
@@ -104,8 +105,13 @@ class ReverbTail:
         u[n] += _DENORMAL_GUARD  # keeps decaying tails out of (very slow) subnormal floats
         self._last = lines[:, -1].copy()
         feedback = self._mix @ u
-        for i, length in enumerate(LINE_LENGTHS):
-            ring_write(self._buf[i], self._pos + int(length), feedback[i])
+        buf, size = self._buf, self._size
+        for i, start in enumerate(self._write_starts):
+            w = (self._pos + start) % size
+            if w + q <= size:
+                buf[i, w : w + q] = feedback[i]
+            else:
+                ring_write(buf[i], w, feedback[i])
         self._pos += q
         half = (self._signs * np.float32(0.35)) @ lines + self._early(xin)
         out = np.empty(2 * q, dtype=np.float32)
@@ -115,11 +121,14 @@ class ReverbTail:
         self._prev_out = half[-1]
         return out
 
-    def _early(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
-        buf, h, n = self._er_buf, self._er_hist, x.shape[0]
+    def _early(self, xin: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Early reflections of the (half-rate, tail-normalised) input, at full strength."""
+        buf, h, n = self._er_buf, self._er_hist, xin.shape[0]
         buf[:h] = buf[n : n + h]
-        buf[h:] = x * (np.float32(1.0) / self._in_gain)  # early taps are not tail-normalised
-        out = buf[h - self._er_delays[0] : h - self._er_delays[0] + n] * self._er_gains[0]
+        buf[h:] = xin
+        scale = np.float32(0.35) / self._in_gain  # early taps are not tail-normalised
+        d0 = self._er_delays[0]
+        out = buf[h - d0 : h - d0 + n] * (self._er_gains[0] * scale)
         for d, g in zip(self._er_delays[1:], self._er_gains[1:], strict=True):
-            out += buf[h - d : h - d + n] * g
-        return out * np.float32(0.35)
+            out += buf[h - d : h - d + n] * (g * scale)
+        return out
