@@ -45,8 +45,11 @@ LOOKAHEAD = int(0.2 * SAMPLE_RATE)
 GLIDE_SECONDS = 0.3
 ECHO_BEATS = 0.75  # dotted eighth: the classic ambient / dub echo time
 
-# Mix balance per layer (linear) and how much each layer feeds each effect send.
-LAYER_LEVEL = np.array([0.45, 0.42, 0.36, 0.50, 0.30, 0.42], dtype=np.float32)
+# Mix balance per layer (linear) and how much each layer feeds each effect send. Styles are
+# loudness-matched within a layer (their ``gain``); these set the layers against each other.
+# Accents are sparse, so they sit high enough that each hit is clearly heard over a full mix
+# (momentary loudness of a hit within ~6 LU of the mix).
+LAYER_LEVEL = np.array([0.45, 0.42, 0.36, 0.50, 0.30, 0.66], dtype=np.float32)
 CHORUS_SEND = np.array([0.0, 1.0, 0.6, 0.0, 0.4, 0.4], dtype=np.float32)
 ECHO_SEND = np.array([0.15, 0.45, 1.0, 0.35, 0.6, 1.0], dtype=np.float32)
 REVERB_SEND = np.array([0.3, 1.0, 0.9, 0.45, 1.0, 1.0], dtype=np.float32)
