@@ -148,15 +148,23 @@ class NoiseBed:
     def __init__(self) -> None:
         self._last: dict[Hashable, int] = {}
 
-    def take(self, bed: F32, n: int, rng: np.random.Generator, slot: Hashable = 0) -> F32:
-        """``n`` samples of ``bed`` (wrapping around if needed) from a fresh random offset."""
+    def take(
+        self,
+        bed: F32,
+        n: int,
+        rng: np.random.Generator,
+        slot: Hashable = 0,
+        env: F32 | None = None,
+    ) -> F32:
+        """``n`` samples of ``bed`` (wrapping around if needed) from a fresh random offset,
+        times ``env`` if given (see :func:`loop_read`)."""
         size = bed.size
         last = self._last.get(slot, -size)
         off = int(rng.integers(size))
         if abs(off - last) < size // 4:
             off = (off + size // 2) % size
         self._last[slot] = off
-        return loop_read(bed, off, n)
+        return loop_read(bed, off, n, env)
 
 
 def noise_bed(
@@ -187,18 +195,31 @@ def noise_bed(
     return cached(("bed", key, seconds, peak_norm), build, 1, normalise=False)[0]
 
 
-def loop_read(buf: F32, off: int, n: int) -> F32:
-    """``n`` samples of circular ``buf`` from ``off`` (a new array; plain copies, no gather)."""
+def loop_read(buf: F32, off: int, n: int, env: F32 | None = None) -> F32:
+    """``n`` samples of circular ``buf`` from ``off`` (a new array; plain copies, no gather).
+
+    With ``env`` (``n`` samples), the read is multiplied by it as it is written: one pass
+    instead of a copy, a concatenation and a multiply.
+    """
     size = buf.size
     off %= size
-    if off + n <= size:
-        return buf[off : off + n].copy()
-    pieces = [buf[off:]]
-    have = size - off
-    while have < n:
-        pieces.append(buf[: min(size, n - have)])
-        have += pieces[-1].size
-    return np.concatenate(pieces)
+    if env is None:
+        if off + n <= size:
+            return buf[off : off + n].copy()
+        pieces = [buf[off:]]
+        have = size - off
+        while have < n:
+            pieces.append(buf[: min(size, n - have)])
+            have += pieces[-1].size
+        return np.concatenate(pieces)
+    out = np.empty(n, dtype=np.float32)
+    pos = 0
+    while pos < n:
+        k = min(size - off, n - pos)
+        np.multiply(buf[off : off + k], env[pos : pos + k], out=out[pos : pos + k])
+        pos += k
+        off = 0
+    return out
 
 
 def loop_tone(

@@ -40,6 +40,7 @@ _FRAC = (np.arange(CTRL, dtype=np.float32) / np.float32(CTRL))[None, :]
 _LOOP_MIN, _LOOP_MAX = 2048, 8192
 _FIX = 30  # fixed-point fraction bits of loop phase accumulators
 _MOD_LOOP_S = 4.0  # modulated loops last 4 s: drift/vibrato rates are multiples of 0.25 Hz
+_MIN_FLAT = 16  # rows: shorter runs of one envelope value are not worth their own multiply
 
 
 def _key_safe(even: float, fundamental: float, second: float, n: int = 40) -> tuple[float, ...]:
@@ -244,21 +245,42 @@ def env_read(src: F32, row0: int, env: F32, zipper: float = 0.012, wrap: bool = 
     by less than ``zipper`` of its own level per 32-sample step (sustains, slow swells and
     decays, long releases, anything 70 dB down) each row is scaled by one value. That step
     error is a ripple below -50 dB relative to the note itself, so it is masked by the note.
+    Runs of rows whose control value does not change at all (held sustains, a struck note
+    before its damping) are scaled by that one value in a single contiguous multiply, which
+    gives the same products about three times faster than the per-row broadcast.
     """
     m = env.size - 1
     rows = src.shape[0]
     out = np.empty((m, CTRL), dtype=np.float32)
-    fast = np.abs(np.diff(env)) > zipper * np.maximum(env[:-1], env[1:]) + 3e-4 * float(env.max())
-    cuts = set(np.flatnonzero(fast[1:] != fast[:-1]) + 1)
+    lo, hi = env[:-1], env[1:]
+    step = hi - lo
+    flat = step == 0.0
+    np.abs(step, out=step)
+    limit = np.maximum(lo, hi)
+    limit *= np.float32(zipper)
+    limit += np.float32(3e-4 * float(env.max()))
+    kind = (step > limit).view(np.int8)  # 1: fast (interpolate), 0: slow (one value per row)
+    if np.count_nonzero(flat) >= _MIN_FLAT:
+        edge = np.zeros(m + 2, dtype=np.int8)
+        edge[1:-1] = flat
+        ends = np.flatnonzero(edge[1:] != edge[:-1])
+        for a, b in zip(ends[0::2].tolist(), ends[1::2].tolist(), strict=True):
+            if b - a >= _MIN_FLAT:
+                kind[a:b] = 2  # 2: flat (one value for the whole run)
+    cuts = (np.flatnonzero(kind[1:] != kind[:-1]) + 1).tolist()
     if wrap:
         first = rows - row0 if row0 else rows
-        cuts.update(range(first, m, rows))
-    bounds = [0, *sorted(c for c in cuts if 0 < c < m), m]
+        if first < m:
+            cuts = sorted({*cuts, *range(first, m, rows)})
+    bounds = [0, *cuts, m]
     for a, b in itertools.pairwise(bounds):
         s0 = (row0 + a) % rows if wrap else row0 + a
         seg = src[s0 : s0 + b - a]
-        if fast[a]:
+        k = kind[a]
+        if k == 1:
             np.multiply(seg, _interp(env[a : b + 1]), out=out[a:b])
+        elif k == 2:
+            np.multiply(seg, env[a], out=out[a:b])
         else:
             np.multiply(seg, env[a:b, None], out=out[a:b])
     return out.ravel()

@@ -64,15 +64,13 @@ class TextureStyle(LayerStyle):
     def _bed_note(
         self, bed: F32, env: F32, velocity: float, vctx: VoiceContext, slot: object = 0
     ) -> F32:
-        out = self._beds.take(bed, env.size, vctx.rng, slot)
-        out *= env
+        out = self._beds.take(bed, env.size, vctx.rng, slot, env)
         out *= np.float32(velocity)
         return out
 
 
 def _tone_note(buf: F32, env: F32, velocity: float, rng: np.random.Generator) -> F32:
-    out = loop_read(buf, int(rng.integers(buf.size)), env.size)
-    out *= env
+    out = loop_read(buf, int(rng.integers(buf.size)), env.size, env)
     out *= np.float32(velocity)
     return out
 
