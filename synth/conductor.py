@@ -126,20 +126,21 @@ class Conductor:
         n_ev = len(events)
         rng = self._human_rngs[li]
         jit = p.timing_jitter_s
-        offsets = (
-            np.clip(rng.normal(0.0, jit, n_ev), -2.5 * jit, 2.5 * jit) + self._drift
+        # plain Python floats below: per-event numpy scalar maths costs more than it saves
+        offsets: list[float] = (
+            (np.clip(rng.normal(0.0, jit, n_ev), -2.5 * jit, 2.5 * jit) + self._drift).tolist()
             if jit > 0
-            else np.zeros(n_ev)
+            else [0.0] * n_ev
         )
-        vel_scale = (
-            np.clip(1.0 + rng.normal(0.0, p.velocity_spread, n_ev), 0.3, 1.4)
+        vel_scale: list[float] = (
+            np.clip(1.0 + rng.normal(0.0, p.velocity_spread, n_ev), 0.3, 1.4).tolist()
             if p.velocity_spread > 0
-            else np.ones(n_ev)
+            else [1.0] * n_ev
         )
         max_len = int(MAX_NOTE_SECONDS * sr)
         bar_sample = self._bar_sample
         for ev, off, vs in zip(events, offsets, vel_scale, strict=True):
-            start_s = (ev.start_beat - bar_start_beat) * spb + float(off)
+            start_s = (ev.start_beat - bar_start_beat) * spb + off
             start = max(floor_sample, int(round(bar_sample + start_s * sr)))
             beat = bar_start_beat + (start - bar_sample) / (spb * sr)
             event = NoteEvent(

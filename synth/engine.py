@@ -53,6 +53,7 @@ LAYER_LEVEL = np.array([0.45, 0.42, 0.36, 0.50, 0.30, 0.66], dtype=np.float32)
 CHORUS_SEND = np.array([0.0, 1.0, 0.6, 0.0, 0.4, 0.4], dtype=np.float32)
 ECHO_SEND = np.array([0.15, 0.45, 1.0, 0.35, 0.6, 1.0], dtype=np.float32)
 REVERB_SEND = np.array([0.3, 1.0, 0.9, 0.45, 1.0, 1.0], dtype=np.float32)
+REVERB_WET_SCALE = 2.2  # FDN input is energy-normalised; this sets the tail against the dry
 # Loudness estimate per unit layer gain, used to start the leveller near its target.
 _EST_POWER_PER_GAIN2 = 0.05
 
@@ -174,7 +175,16 @@ class Engine:
         g = self._layer_gains(p, self._conductor)
         echo = np.array([s.echo_send if s else 1.0 for s in styles], dtype=np.float32)
         reverb = np.array([s.reverb_send if s else 1.0 for s in styles], dtype=np.float32)
-        rows = np.stack((g, g * CHORUS_SEND, g * ECHO_SEND * echo, g * REVERB_SEND * reverb))
+        # chorus fades in from mono (its 7 ms base delay must not pop in), then widens
+        chorus_wet = (0.35 + 0.4 * p.stereo) * min(1.0, 4.0 * p.stereo)
+        rows = np.stack(
+            (
+                g,
+                g * CHORUS_SEND * chorus_wet,
+                g * ECHO_SEND * echo * p.echo_wet,
+                g * REVERB_SEND * reverb * (REVERB_WET_SCALE * p.reverb_wet),
+            )
+        )
         self._mix_key, self._mix_rows_cached = key, rows.astype(np.float32)
         return self._mix_rows_cached
 
@@ -218,21 +228,19 @@ class Engine:
             old = self._mix_rows @ layers
             buses = old + (rows @ layers - old) * r
             self._mix_rows = rows
-        dry, chorus_in, echo_in, reverb_in = buses[0], buses[1], buses[2], buses[3]
-
-        mix = dry
+        # the effect sends already carry their wet levels (folded into the mix rows, so level
+        # changes ramp smoothly); everything returns into the dry row in place
+        mix, chorus_in, echo_in, reverb_in = buses[0], buses[1], buses[2], buses[3]
         if p.chorus_ms > 0.0:
-            mix = mix + self._chorus.process(chorus_in, p.chorus_ms) * np.float32(
-                0.35 + 0.4 * p.stereo
-            )
+            mix += self._chorus.process(chorus_in, p.chorus_ms)
         else:
             self._chorus.process(chorus_in, 0.0)  # keep its history current
-        delay = int(round(ECHO_BEATS * 60.0 / p.bpm * self.sample_rate))
-        echo_out = self._echo.process(echo_in * np.float32(p.echo_wet), delay, p.echo_feedback)
-        mix = mix + echo_out
+        delay = round(ECHO_BEATS * 60.0 / p.bpm * self.sample_rate)
+        echo_out = self._echo.process(echo_in, delay, p.echo_feedback)
+        mix += echo_out
         self._reverb.set_decay(p.reverb_t60, 0.15 + 0.3 * (1.0 - p.brightness))
-        wet = np.float32(p.reverb_wet * 2.2)
-        mix = mix + self._reverb.process((reverb_in + 0.5 * echo_out) * wet)
+        reverb_in += echo_out * np.float32(0.5 * REVERB_WET_SCALE * p.reverb_wet)
+        mix += self._reverb.process(reverb_in)
 
         # motion: LFO / wander advance, then the brightness filter sweeps between quanta
         self._lfo_phase = (self._lfo_phase + 2 * math.pi * p.lfo_hz * dt) % (2 * math.pi)
@@ -243,7 +251,7 @@ class Engine:
         mix = self._tone.process(mix, self._cutoff, cutoff)
         self._cutoff = cutoff
 
-        mix = mix * self._leveller.gain_for(mix)
+        mix *= self._leveller.gain_for(mix)
         drive = p.drive
         if drive > 0.0:
             # unity gain for quiet signals, rounding-off above: the level stays the leveller's
