@@ -74,6 +74,17 @@ def _glide(current: SynthParams, target: SynthParams, alpha: float) -> SynthPara
     return replace(target, **vals) if moving else target
 
 
+def _lerp(origin: SynthParams, target: SynthParams, frac: float) -> SynthParams:
+    """Continuous controls ``frac`` of the way from origin to target; discrete ones = target."""
+    if frac >= 1.0:
+        return target
+    vals = {
+        name: getattr(origin, name) + (getattr(target, name) - getattr(origin, name)) * frac
+        for name in (*CONTINUOUS, "density")
+    }
+    return replace(target, **vals)
+
+
 class Engine:
     """Block-based real-time synthesizer. See the module docstring for the signal flow."""
 
@@ -86,6 +97,7 @@ class Engine:
         self.seed = int(seed)
         self._target = params.clamped()
         self._current = self._target
+        self._ramp: tuple[SynthParams, int, float] | None = None
         self._conductor = Conductor(self.seed, sample_rate)
         self._chorus = Chorus(QUANTUM, sample_rate)
         self._echo = FeedbackEcho(QUANTUM, sample_rate)
@@ -116,9 +128,19 @@ class Engine:
         """The controls in force right now (mid-glide values)."""
         return self._current
 
-    def set_params(self, params: SynthParams) -> None:
-        """Change the controls; continuous values glide, styles/mode/root change at the bar."""
+    def set_params(self, params: SynthParams, glide_seconds: float | None = None) -> None:
+        """Change the controls; styles, mode and root switch at the next bar line.
+
+        Continuous values (tempo, brightness, space, ..., density) glide: by default they
+        ease toward the target with a 0.3 s time constant (a knob turn); with
+        ``glide_seconds`` they move in a straight line and arrive exactly that long after the
+        next quantum starts (a musical transition).
+        """
         self._target = params.clamped()
+        if glide_seconds is not None and glide_seconds > 0:
+            self._ramp = (self._current, self._quantum_pos, glide_seconds * self.sample_rate)
+        else:
+            self._ramp = None
 
     def render(self, n_samples: int) -> NDArray[np.float32]:
         """The next ``n_samples`` of audio (float32, mono, in [-1, 1])."""
@@ -204,8 +226,15 @@ class Engine:
     def _render_quantum(self) -> NDArray[np.float32]:
         q = QUANTUM
         dt = q / self.sample_rate
-        prev = self._current
-        self._current = _glide(prev, self._target, 1.0 - math.exp(-dt / GLIDE_SECONDS))
+        if self._ramp is not None:
+            origin, ramp_start, ramp_len = self._ramp
+            done = min(1.0, (self._quantum_pos + q - ramp_start) / ramp_len)
+            self._current = _lerp(origin, self._target, done)
+            if done >= 1.0:
+                self._ramp = None
+        else:
+            alpha = 1.0 - math.exp(-dt / GLIDE_SECONDS)
+            self._current = _glide(self._current, self._target, alpha)
         p = self._current
         start = self._quantum_pos
         self._conductor.schedule_until(start + q + LOOKAHEAD, p, start)
