@@ -1,0 +1,133 @@
+"""Stream items: what a stream or live generator may yield, and how each one changes the music.
+
+An item is a vibe string, a :class:`MusicConfig`, a :class:`MusicConfigUpdate` (applied to
+the config playing now, Steps included) or a :class:`Streamable` wrapping one of those with
+its own duration and transition. :func:`resolve_item` turns any of them into a
+:class:`Cue` (the next config, how long it plays, how long the transition takes, and whether
+the change can be a glide); :func:`perform_cue` applies a cue to a
+:class:`~synth.performer.Performer`.
+
+Glide or crossfade: an update that only moves continuous fields (tempo, brightness, space,
+motion, stereo, echo, human, attack, grain, density) glides them on the running engine, so
+nothing restarts. Anything else (root, mode, a layer style: a new piece of music) crossfades
+to a fresh engine with an equal-power fade.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from latentscore.config import MusicConfig, MusicConfigUpdate
+from latentscore.errors import InvalidConfigError, ModelNotAvailableError
+from latentscore.params import to_synth_params
+from synth.params import CONTINUOUS
+from synth.performer import Performer
+
+GLIDE_FIELDS: frozenset[str] = frozenset((*CONTINUOUS, "density"))
+Content = str | MusicConfig | MusicConfigUpdate
+
+
+class Streamable(BaseModel):
+    """One stream item with its own timing: ``Streamable(content, duration, transition_duration)``.
+
+    ``content`` is a vibe string, a MusicConfig or a MusicConfigUpdate; ``duration`` (seconds
+    this item plays, > 0) and ``transition_duration`` (seconds of glide/crossfade into it,
+    >= 0) override the stream's defaults when given.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    content: Content
+    duration: float | None = None
+    transition_duration: float | None = None
+
+    def __init__(self, content: Any = None, duration: float | None = None, **kw: Any) -> None:
+        try:
+            super().__init__(content=content, duration=duration, **kw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            raise InvalidConfigError(
+                f"Streamable.{loc}: {err.get('msg')} (got {err.get('input')!r})", field=loc
+            ) from None
+
+    @field_validator("duration")
+    @classmethod
+    def _positive_duration(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError("must be a finite number of seconds > 0")
+        return value
+
+    @field_validator("transition_duration")
+    @classmethod
+    def _non_negative_transition(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ValueError("must be a finite number of seconds >= 0")
+        return value
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A resolved item: play ``config`` for ``duration`` s, reached over ``transition`` s."""
+
+    config: MusicConfig
+    duration: float
+    transition: float
+    glide: bool
+
+
+def _vibe_to_config(text: str) -> MusicConfig:
+    """Text -> config through the installed text model (none ships yet)."""
+    if not text.strip():
+        raise InvalidConfigError("vibe text is empty", field="content", value=text)
+    raise ModelNotAvailableError(
+        f"vibe {text!r}: the 'fast' text-to-config model is not installed yet; yield a "
+        "MusicConfig, a MusicConfigUpdate or presets.load(name) instead"
+    )
+
+
+def resolve_item(item: Any, current: MusicConfig | None, duration: float, transition: float) -> Cue:
+    """Turn a stream item into a Cue, relative to the config playing now (``current``)."""
+    if isinstance(item, Streamable):
+        duration = item.duration if item.duration is not None else duration
+        transition = (
+            item.transition_duration if item.transition_duration is not None else transition
+        )
+        item = item.content
+    base = current or MusicConfig()
+    if isinstance(item, MusicConfig):
+        config, changed = item, _changed_fields(base, item)
+    elif isinstance(item, MusicConfigUpdate):
+        config = item.apply_to(base)
+        changed = _changed_fields(base, config)
+    elif isinstance(item, dict):
+        return resolve_item(MusicConfigUpdate(**item), current, duration, transition)
+    elif isinstance(item, str):
+        config = _vibe_to_config(item)
+        changed = _changed_fields(base, config)
+    else:
+        raise InvalidConfigError(
+            f"stream item: expected a vibe string, MusicConfig, MusicConfigUpdate or "
+            f"Streamable, got {type(item).__name__}",
+            value=item,
+        )
+    glide = current is not None and changed <= GLIDE_FIELDS
+    return Cue(config=config, duration=duration, transition=transition, glide=glide)
+
+
+def _changed_fields(old: MusicConfig, new: MusicConfig) -> set[str]:
+    a, b = old.model_dump(), new.model_dump()
+    return {k for k in a if a[k] != b[k]}
+
+
+def perform_cue(performer: Performer, cue: Cue) -> None:
+    """Apply a cue at the performer's current position (glide or crossfade)."""
+    params = to_synth_params(cue.config)
+    if cue.glide:
+        performer.glide_to(params, cue.transition)
+    else:
+        performer.crossfade_to(params, cue.transition)
