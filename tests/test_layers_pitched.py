@@ -14,9 +14,9 @@ import pytest
 
 from synth.events import NoteEvent
 from synth.layers import STYLES, make_style
-from synth.layers.base import BarContext, VoiceContext, audition
+from synth.layers.base import VoiceContext, audition, bar_contexts
 from synth.params import MODES, SAMPLE_RATE, SynthParams
-from synth.theory import Chord, HarmonyPlanner, Scale
+from synth.theory import HarmonyPlanner, Scale
 
 try:  # shared feature definitions when available
     from synth.analysis import near_identical, style_features
@@ -36,23 +36,8 @@ def score(
     style = make_style(layer, name)
     rng = np.random.default_rng(seed)
     planner = HarmonyPlanner(np.random.default_rng(harmony_seed))
-    scale = Scale(params.root, params.mode)
     degrees = [planner.next_degree() for _ in range(bars + 1)]
-    events: list[NoteEvent] = []
-    for bar in range(bars):
-        ctx = BarContext(
-            bar=bar,
-            start_beat=4.0 * bar,
-            beats_per_bar=4,
-            chord=Chord(degrees[bar], scale),
-            next_chord=Chord(degrees[bar + 1], scale),
-            scale=scale,
-            params=params,
-            rng=rng,
-            seconds_per_beat=60.0 / params.bpm,
-        )
-        events.extend(style.bar(ctx))
-    return events
+    return [ev for ctx in bar_contexts(params, degrees, rng) for ev in style.bar(ctx)]
 
 
 @pytest.mark.parametrize(("layer", "name"), CASES)

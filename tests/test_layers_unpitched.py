@@ -13,53 +13,19 @@ import time
 import numpy as np
 import pytest
 
+from latentscore.config import FIELDS
 from synth.analysis import near_identical, style_features
 from synth.events import NoteEvent
 from synth.layers import STYLES, _drums, _oneshot, accent, make_style, texture
-from synth.layers.base import BarContext, VoiceContext, audition
+from synth.layers.base import VoiceContext, audition, bar_contexts
 from synth.params import MODES, SAMPLE_RATE, SynthParams
-from synth.theory import Chord, HarmonyPlanner, Scale
+from synth.theory import HarmonyPlanner
 
 LAYERS = ("rhythm", "texture", "accent")
 CASES = [(layer, name) for layer in LAYERS for name in sorted(STYLES[layer])]
 UNPITCHED = {"texture": texture.UNPITCHED_VOICES, "accent": accent.UNPITCHED_VOICES}
-EXPECTED = {
-    "rhythm": {
-        "minimal",
-        "heartbeat",
-        "soft_four",
-        "hats_only",
-        "electronic",
-        "kit_light",
-        "kit_medium",
-        "military",
-        "tabla_essence",
-        "brush",
-    },
-    "texture": {
-        "shimmer",
-        "shimmer_slow",
-        "vinyl_crackle",
-        "breath",
-        "stars",
-        "glitch",
-        "noise_wash",
-        "crystal",
-        "pad_whisper",
-    },
-    "accent": {
-        "bells",
-        "pluck",
-        "chime",
-        "bells_dense",
-        "blip",
-        "blip_random",
-        "brass_hit",
-        "wind",
-        "arp_accent",
-        "piano_note",
-    },
-}
+# every label of the schema (but "none") must have a registered style, and nothing more
+EXPECTED = {layer: {str(v) for v in FIELDS[layer].labels} - {"none"} for layer in LAYERS}
 
 
 def bars_of(
@@ -69,23 +35,8 @@ def bars_of(
     style = make_style(layer, name)
     rng = np.random.default_rng(seed)
     planner = HarmonyPlanner(np.random.default_rng(harmony_seed))
-    scale = Scale(params.root, params.mode)
     degrees = [planner.next_degree() for _ in range(bars + 1)]
-    out = []
-    for bar in range(bars):
-        ctx = BarContext(
-            bar=bar,
-            start_beat=4.0 * bar,
-            beats_per_bar=4,
-            chord=Chord(degrees[bar], scale),
-            next_chord=Chord(degrees[bar + 1], scale),
-            scale=scale,
-            params=params,
-            rng=rng,
-            seconds_per_beat=60.0 / params.bpm,
-        )
-        out.append(style.bar(ctx))
-    return out
+    return [style.bar(ctx) for ctx in bar_contexts(params, degrees, rng)]
 
 
 def test_every_requested_style_is_registered() -> None:

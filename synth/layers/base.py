@@ -121,6 +121,35 @@ class Silent(LayerStyle):
         return np.zeros(1, dtype=np.float32)
 
 
+def bar_contexts(
+    params: SynthParams,
+    degrees: list[int],
+    rng: np.random.Generator,
+    beats_per_bar: int = 4,
+) -> list[BarContext]:
+    """Contexts for ``len(degrees) - 1`` consecutive bars whose chords follow ``degrees``.
+
+    For scoring a style outside the engine (auditions, tests): bar ``i`` plays chord
+    ``degrees[i]`` and sees ``degrees[i + 1]`` as its next chord.
+    """
+    scale = Scale(params.root, params.mode)
+    spb = 60.0 / params.bpm
+    return [
+        BarContext(
+            bar=bar,
+            start_beat=float(beats_per_bar * bar),
+            beats_per_bar=beats_per_bar,
+            chord=Chord(degrees[bar], scale),
+            next_chord=Chord(degrees[bar + 1], scale),
+            scale=scale,
+            params=params,
+            rng=rng,
+            seconds_per_beat=spb,
+        )
+        for bar in range(len(degrees) - 1)
+    ]
+
+
 def audition(
     style: LayerStyle,
     params: SynthParams,
@@ -134,30 +163,18 @@ def audition(
     developers to hear / measure one style in isolation.
     """
     rng = np.random.default_rng(seed)
-    scale = Scale(params.root, params.mode)
     spb = 60.0 / params.bpm
     n = int(seconds * SAMPLE_RATE)
     out = np.zeros(n + 30 * SAMPLE_RATE, dtype=np.float32)
     vctx = VoiceContext(params=params, rng=rng, seconds_per_beat=spb)
-    bar = 0
-    while bar * 4 * spb < seconds:
-        cyc = root_degree_cycle
-        ctx = BarContext(
-            bar=bar,
-            start_beat=4.0 * bar,
-            beats_per_bar=4,
-            chord=Chord(cyc[bar % len(cyc)], scale),
-            next_chord=Chord(cyc[(bar + 1) % len(cyc)], scale),
-            scale=scale,
-            params=params,
-            rng=rng,
-            seconds_per_beat=spb,
-        )
+    bars = int(np.ceil(seconds / (4 * spb)))
+    cyc = root_degree_cycle
+    degrees = [cyc[i % len(cyc)] for i in range(bars + 1)]
+    for ctx in bar_contexts(params, degrees, rng):
         for ev in style.bar(ctx):
-            start = int(round(ev.start_beat * spb * SAMPLE_RATE))
+            start = round(ev.start_beat * spb * SAMPLE_RATE)
             if start >= n:
                 continue
             sig = style.render(ev, vctx)[: out.size - start]
             out[start : start + sig.size] += sig
-        bar += 1
     return out[:n]
