@@ -196,6 +196,7 @@ def demo(
 
     Example: latentscore demo --preset neon_city --duration 20
     """
+    from latentscore.playback import check_output_device, load_sounddevice
     from latentscore.render import render as render_audio
 
     def run() -> None:
@@ -208,15 +209,20 @@ def demo(
         )
         if output is not None:
             out.print(f"Saved {audio.save(output)}", highlight=False)
-        out.print(f"Playing {preset} ({audio.duration:.0f} s, seed {audio.seed}); Ctrl-C stops.")
         try:
-            audio.play()
+            check_output_device(load_sounddevice())
         except AudioDeviceError as exc:
             target = output or Path("demo.wav")
             if output is None:
                 audio.save(target)
             err.print(f"[yellow]No audio output:[/yellow] {exc}", highlight=False, soft_wrap=True)
             out.print(f"Saved the demo to {target} instead; play it with any audio player.")
+            return
+        out.print(f"Playing {preset} ({audio.duration:.0f} s, seed {audio.seed}); Ctrl-C stops.")
+        try:
+            audio.play()
+        except AudioDeviceError as exc:
+            err.print(f"[yellow]Playback failed:[/yellow] {exc}", highlight=False, soft_wrap=True)
         except KeyboardInterrupt:
             out.print("Stopped.")
 
