@@ -11,6 +11,9 @@ Quick start::
 
     faster = ls.render(ls.presets.load("lofi_study"), update=MusicConfigUpdate(tempo=Step(1)))
 
+    for chunk in ls.stream(config, MusicConfigUpdate(brightness=Step(1)), duration=30):
+        ...  # float32 chunks, rendered as you iterate (also: async for, .save, .collect)
+
 Importing this package stays light: audio I/O (soundfile), MIDI (mido), playback
 (sounddevice) and progress bars (rich) load only when used.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from latentscore import presets
+from latentscore.aio import arender, astream
 from latentscore.audio import Audio
 from latentscore.config import MusicConfig, MusicConfigUpdate, Step, config_json_schema
 from latentscore.errors import (
@@ -29,7 +33,9 @@ from latentscore.errors import (
     ModelNotAvailableError,
     PresetNotFoundError,
 )
+from latentscore.items import Streamable
 from latentscore.render import render
+from latentscore.stream import AudioStream, stream
 
 try:
     __version__ = version("latentscore")
@@ -39,6 +45,7 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 __all__ = [
     "Audio",
     "AudioDeviceError",
+    "AudioStream",
     "InvalidConfigError",
     "LatentScoreError",
     "ModelNotAvailableError",
@@ -46,8 +53,12 @@ __all__ = [
     "MusicConfigUpdate",
     "PresetNotFoundError",
     "Step",
+    "Streamable",
     "__version__",
+    "arender",
+    "astream",
     "config_json_schema",
     "presets",
     "render",
+    "stream",
 ]
