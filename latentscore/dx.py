@@ -1,0 +1,49 @@
+"""Developer-experience entry points for live, generator-driven music.
+
+``dx.live(source)`` is the one call a script, a game loop or a web handler needs to turn a
+generator of musical decisions into sound: see :class:`~latentscore.live.LiveStream` for what
+the returned stream can do (play, chunks, achunks, save, collect, close) and how the
+generator is consumed (lazily, in step with time, never stalling the audio).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from latentscore.live import DEFAULT_ITEM_SECONDS, CueStart, LiveStream
+
+__all__ = ["CueStart", "LiveStream", "live"]
+
+
+def live(
+    source: Any,
+    chunk_seconds: float = 1.0,
+    transition_seconds: float = 3.0,
+    *,
+    duration: float = DEFAULT_ITEM_SECONDS,
+    seed: int | None = None,
+) -> LiveStream:
+    """Music driven by ``source``, a sync or async generator (or iterable) of items.
+
+    Items are MusicConfig, MusicConfigUpdate (applied to what plays now; Steps included),
+    dict updates, vibe strings (need a text model) or Streamable (its own duration and
+    transition). A bare item plays ``duration`` seconds (default 60) and is reached over
+    ``transition_seconds``. Nothing runs until the stream is played or read.
+
+    Example::
+
+        def scenes():
+            yield presets.load("deep_space")
+            while True:
+                yield Streamable(MusicConfigUpdate(brightness=Step(1)), duration=10)
+
+        with dx.live(scenes()) as stream:
+            stream.play()
+    """
+    return LiveStream(
+        source,
+        chunk_seconds=chunk_seconds,
+        transition_seconds=transition_seconds,
+        duration=duration,
+        seed=seed,
+    )
