@@ -42,6 +42,22 @@ class _Voice:
     fade_len: int
     fading_in: bool
     level: float = 1.0
+    beat_offset: float = 0.0  # the performance's beat count when this engine started
+
+    def local_events(self) -> list[NoteEvent]:
+        """This engine's new events on the performance timeline (samples and beats).
+
+        A voice fading out drops notes that would start after it has gone silent (engines
+        schedule about a bar ahead, so a few such notes exist at every crossfade).
+        """
+        end = None if self.fading_in else self.fade_start + self.fade_len
+        out = []
+        for ev in self.engine.drain_events():
+            start = ev.start_sample + self.offset
+            if end is not None and start >= end:
+                continue
+            out.append(replace(ev, start_sample=start, start_beat=ev.start_beat + self.beat_offset))
+        return out
 
     def gain_at(self, position: int) -> float:
         frac = min(1.0, max(0.0, (position - self.fade_start) / self.fade_len))
@@ -90,6 +106,8 @@ class Performer:
         """Start a new engine on ``params`` and crossfade to it over ``seconds``."""
         self._changes += 1
         length = max(1, round(max(seconds, 0.005) * self.sample_rate))
+        current = self._voices[-1]
+        beat = current.beat_offset + current.engine.beat_at(self.position - current.offset)
         for voice in self._voices:
             if voice.fading_in:  # the sounding voice leaves from the level it has reached
                 voice.level = voice.gain_at(self.position)
@@ -97,17 +115,16 @@ class Performer:
                 voice.fade_start, voice.fade_len = self.position, length
         seed = (self.seed * 1_000_003 + self._changes) % (2**31)
         engine = Engine(params, seed, self.sample_rate)
-        self._voices.append(_Voice(engine, self.position, self.position, length, True))
+        self._voices.append(
+            _Voice(engine, self.position, self.position, length, True, beat_offset=beat)
+        )
 
     def render(self, n: int) -> NDArray[np.float32]:
         """The next ``n`` samples of the performance (float32, within [-1, 1])."""
         out = np.zeros(n, dtype=np.float32)
         for voice in self._voices:
             block = voice.engine.render(n)
-            self._events.extend(
-                replace(ev, start_sample=ev.start_sample + voice.offset)
-                for ev in voice.engine.drain_events()
-            )
+            self._events.extend(voice.local_events())
             gain = voice.gains(self.position, n)
             if isinstance(gain, float):
                 if gain > 0.0:
