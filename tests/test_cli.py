@@ -114,9 +114,11 @@ def test_invalid_json_config_is_a_user_error(tmp_path: Path) -> None:
 def test_demo_saves_file_without_audio_device(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_device(self: Audio, blocking: bool = True, **_: object) -> None:
+    def no_device(*_: object, **__: object) -> None:
         raise AudioDeviceError("No audio output device available")
 
+    # whatever this machine has (a JACK server may be up for other tests), no output here
+    monkeypatch.setattr("latentscore.playback.check_output_device", no_device)
     monkeypatch.setattr(Audio, "play", no_device)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["demo", "-d", "0.5", "--preset", "arctic_drift"])
