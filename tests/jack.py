@@ -7,6 +7,7 @@ instead of skipping if JACK is missing: those tests must run in CI.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -54,11 +55,16 @@ def jack_server() -> Iterator[None]:
             err = proc.stderr.read() if proc.stderr else ""
             _unavailable(f"jackd did not start: {err.strip()[-300:]}")
         time.sleep(0.2)
+    # Stopped at interpreter exit, not at fixture teardown: if this process loaded PortAudio
+    # while the server was up, PortAudio's own exit hook (registered later, so run earlier)
+    # must still find the server, or its JACK backend aborts the process.
+    atexit.register(_stop, proc)
+    yield
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
     try:
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
