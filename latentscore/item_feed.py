@@ -24,6 +24,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
+
 from latentscore.errors import InvalidConfigError
 
 T = TypeVar("T")
@@ -58,7 +60,7 @@ class ItemFeed(Generic[T]):
             self._loop = asyncio.new_event_loop()
             self._task: asyncio.Task[Any] | None = None
             self._thread = threading.Thread(target=self._run_loop, name="ItemFeed-async")
-        elif hasattr(source, "__iter__") and not isinstance(source, str | bytes | dict):
+        elif hasattr(source, "__iter__") and not isinstance(source, str | bytes | dict | BaseModel):
             self._aiter = None
             self._iter = iter(source)
             self._requests: queue.Queue[tuple[Future[Any], Callable[[Any], T]] | None] = (

@@ -324,8 +324,8 @@ class LiveStream:
             first = self._result(wait=True)
             if isinstance(first, Pulled):
                 self._apply(first, late=False)
-            else:
-                self._done = True
+            else:  # an empty generator: an empty stream
+                self.close()
             return 0
         pos = self.position
         if self._final_end is None:
