@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from latentscore import presets
+from latentscore import dx, presets
 from latentscore.aio import arender, astream
 from latentscore.audio import Audio
 from latentscore.config import MusicConfig, MusicConfigUpdate, Step, config_json_schema
@@ -58,6 +58,7 @@ __all__ = [
     "arender",
     "astream",
     "config_json_schema",
+    "dx",
     "presets",
     "render",
     "stream",
