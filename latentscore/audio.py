@@ -11,33 +11,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from latentscore.atomic import atomic_target
-from latentscore.errors import InvalidConfigError
+from latentscore.audio_file import (
+    MIDI_EXTENSIONS,
+    write_audio_chunks,
+)
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE
-
-
-@dataclass(frozen=True)
-class AudioFormat:
-    """How one file extension is written with soundfile."""
-
-    format: str
-    default_subtype: str
-
-
-AUDIO_FORMATS: dict[str, AudioFormat] = {
-    ".wav": AudioFormat("WAV", "FLOAT"),
-    ".flac": AudioFormat("FLAC", "PCM_24"),
-    ".ogg": AudioFormat("OGG", "VORBIS"),
-}
-MIDI_EXTENSIONS: tuple[str, ...] = (".mid", ".midi")
-SUPPORTED_EXTENSIONS: tuple[str, ...] = (*AUDIO_FORMATS, *MIDI_EXTENSIONS)
 
 
 class Audio:
@@ -113,36 +97,13 @@ class Audio:
         a partial file. Returns the path written.
         """
         target = Path(path)
-        ext = target.suffix.lower()
-        if ext in MIDI_EXTENSIONS:
+        if target.suffix.lower() in MIDI_EXTENSIONS:
             self.save_midi(target)
             return target
-        fmt = AUDIO_FORMATS.get(ext)
-        if fmt is None:
-            raise InvalidConfigError(
-                f"Cannot save {str(target)!r}: unsupported extension {ext or '(none)'!r}; "
-                f"supported: {', '.join(SUPPORTED_EXTENSIONS)}",
-                field="path",
-                value=str(target),
-                allowed=SUPPORTED_EXTENSIONS,
-            )
-        import soundfile
-
-        chosen = (subtype or fmt.default_subtype).upper()
-        if not soundfile.check_format(fmt.format, chosen):
-            allowed = sorted(soundfile.available_subtypes(fmt.format))
-            raise InvalidConfigError(
-                f"subtype {chosen!r} is not valid for {ext} files; allowed: {', '.join(allowed)}",
-                field="subtype",
-                value=subtype,
-                allowed=tuple(allowed),
-            )
-        data = self.samples
-        if chosen != "FLOAT" and chosen != "DOUBLE":
-            data = np.clip(data, -1.0, 1.0)  # integer and lossy codecs must not wrap around
-        with atomic_target(target) as tmp:
-            soundfile.write(tmp, data, self.sample_rate, format=fmt.format, subtype=chosen)
-        return target
+        midi = f" or {', '.join(MIDI_EXTENSIONS)} for the notes"
+        return write_audio_chunks(
+            target, [self.samples], self.sample_rate, subtype=subtype, owner="save", midi_hint=midi
+        )
 
     def save_midi(self, path: str | os.PathLike[str]) -> Path:
         """Write :attr:`notes` as a Standard MIDI File (see :mod:`latentscore.midi_file`)."""

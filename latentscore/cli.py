@@ -153,7 +153,7 @@ def render(
 
     Example: latentscore render --preset midnight_jazz --set tempo=+1 -o jazz.wav --midi jazz.mid
     """
-    from latentscore.audio import MIDI_EXTENSIONS, SUPPORTED_EXTENSIONS
+    from latentscore.audio_file import MIDI_EXTENSIONS, SUPPORTED_EXTENSIONS
     from latentscore.render import render as render_audio
 
     def run() -> None:

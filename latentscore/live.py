@@ -37,7 +37,8 @@ from typing import Any, Literal, overload
 import numpy as np
 from numpy.typing import NDArray
 
-from latentscore.audio import AUDIO_FORMATS, SUPPORTED_EXTENSIONS, Audio
+from latentscore.audio import Audio
+from latentscore.audio_file import write_audio_chunks
 from latentscore.config import MusicConfig
 from latentscore.errors import InvalidConfigError
 from latentscore.item_feed import END, ItemFeed, Pulled, _End
@@ -169,30 +170,15 @@ class LiveStream:
         Memory stays flat however long the stream is; the file appears under ``path`` only
         when complete (written to a temporary sibling, then renamed).
         """
-        import soundfile
-
-        from latentscore.atomic import atomic_target
-
-        target = Path(path)
-        fmt = AUDIO_FORMATS.get(target.suffix.lower())
-        if fmt is None:
-            audio_exts = tuple(AUDIO_FORMATS)
-            raise InvalidConfigError(
-                f"LiveStream.save({str(target)!r}): unsupported extension; use one of "
-                f"{', '.join(audio_exts)} (MIDI: collect() then .save('x.mid'))",
-                field="path",
-                value=str(target),
-                allowed=tuple(e for e in SUPPORTED_EXTENSIONS if e in audio_exts),
-            )
         limit = None if seconds is None else round(_positive("seconds", seconds) * self.sample_rate)
-        chosen = (subtype or fmt.default_subtype).upper()
-        with (
-            atomic_target(target) as tmp,
-            soundfile.SoundFile(tmp, "w", self.sample_rate, 1, chosen, format=fmt.format) as out,
-        ):
-            for block in self._take(limit):
-                out.write(block if chosen in ("FLOAT", "DOUBLE") else np.clip(block, -1, 1))
-        return target
+        return write_audio_chunks(
+            path,
+            self._take(limit),
+            self.sample_rate,
+            subtype=subtype,
+            owner="LiveStream.save",
+            midi_hint=" (MIDI: collect() then .save('x.mid'))",
+        )
 
     @overload
     def play(

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from latentscore.atomic import atomic_target
-from latentscore.audio import AUDIO_FORMATS, Audio
+from latentscore.audio import Audio
+from latentscore.audio_file import write_audio_chunks
 from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
 from latentscore.items import Streamable
@@ -216,39 +216,14 @@ class AudioStream:
         length; the file is renamed into place at the end. On any error or Ctrl-C the
         temporary file is deleted and ``path`` is left as it was.
         """
-        import soundfile
-
-        target = Path(path)
-        ext = target.suffix.lower()
-        fmt = AUDIO_FORMATS.get(ext)
-        if fmt is None:
-            allowed = tuple(AUDIO_FORMATS)
-            raise InvalidConfigError(
-                f"AudioStream.save({str(target)!r}): unsupported extension {ext or '(none)'!r}; "
-                f"supported: {', '.join(allowed)} (for notes: stream.collect().save('x.mid'))",
-                field="path",
-                value=str(target),
-                allowed=allowed,
-            )
-        chosen = (subtype or fmt.default_subtype).upper()
-        if not soundfile.check_format(fmt.format, chosen):
-            options = sorted(soundfile.available_subtypes(fmt.format))
-            raise InvalidConfigError(
-                f"subtype {chosen!r} is not valid for {ext} files; allowed: {', '.join(options)}",
-                field="subtype",
-                value=subtype,
-                allowed=tuple(options),
-            )
-        clip = chosen not in ("FLOAT", "DOUBLE")  # integer and lossy codecs must not wrap
-        with (
-            atomic_target(target) as tmp,
-            soundfile.SoundFile(
-                tmp, "w", self.sample_rate, 1, subtype=chosen, format=fmt.format
-            ) as sink,
-        ):
-            for chunk in self:
-                sink.write(np.clip(chunk, -1.0, 1.0) if clip else chunk)
-        return target
+        return write_audio_chunks(
+            path,
+            self,
+            self.sample_rate,
+            subtype=subtype,
+            owner="AudioStream.save",
+            midi_hint=" (for notes: stream.collect().save('x.mid'))",
+        )
 
     def play(self, *, device: int | str | None = None) -> object:
         """Play the stream in real time on ``device`` (default output); blocks until done.

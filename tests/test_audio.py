@@ -115,11 +115,10 @@ def test_failed_save_leaves_no_temp_file_and_keeps_old_file(
     path = tmp_path / "keep.wav"
     path.write_bytes(b"previous contents")
 
-    def broken_write(file: object, *args: object, **kwargs: object) -> None:
-        Path(str(file)).write_bytes(b"partial")
-        raise RuntimeError("disk full")
+    def broken_write(self: sf.SoundFile, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")  # after the header of the temp file was written
 
-    monkeypatch.setattr(sf, "write", broken_write)
+    monkeypatch.setattr(sf.SoundFile, "write", broken_write)
     with pytest.raises(RuntimeError, match="disk full"):
         Audio(tone(0.1)).save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.wav"]
