@@ -22,8 +22,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from latentscore.config import MusicConfig, MusicConfigUpdate
-from latentscore.errors import InvalidConfigError, ModelNotAvailableError
+from latentscore.errors import InvalidConfigError
 from latentscore.params import to_synth_params
+from latentscore.vibe import vibe_to_config
 from synth.params import CONTINUOUS
 from synth.performer import Performer
 
@@ -80,16 +81,6 @@ class Cue:
     glide: bool
 
 
-def _vibe_to_config(text: str) -> MusicConfig:
-    """Text -> config through the installed text model (none ships yet)."""
-    if not text.strip():
-        raise InvalidConfigError("vibe text is empty", field="content", value=text)
-    raise ModelNotAvailableError(
-        f"vibe {text!r}: the 'fast' text-to-config model is not installed yet; yield a "
-        "MusicConfig, a MusicConfigUpdate or presets.load(name) instead"
-    )
-
-
 def resolve_item(item: Any, current: MusicConfig | None, duration: float, transition: float) -> Cue:
     """Turn a stream item into a Cue, relative to the config playing now (``current``)."""
     if isinstance(item, Streamable):
@@ -107,7 +98,7 @@ def resolve_item(item: Any, current: MusicConfig | None, duration: float, transi
     elif isinstance(item, dict):
         return resolve_item(MusicConfigUpdate(**item), current, duration, transition)
     elif isinstance(item, str):
-        config = _vibe_to_config(item)
+        config = vibe_to_config(item)
         changed = _changed_fields(base, config)
     else:
         raise InvalidConfigError(

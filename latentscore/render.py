@@ -18,8 +18,9 @@ import numpy as np
 
 from latentscore.audio import Audio
 from latentscore.config import MusicConfig, MusicConfigUpdate
-from latentscore.errors import InvalidConfigError, ModelNotAvailableError
+from latentscore.errors import InvalidConfigError
 from latentscore.params import to_synth_params
+from latentscore.vibe import vibe_to_config
 from synth.engine import Engine
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE
@@ -56,12 +57,7 @@ def resolve_config(config_or_update: ConfigInput = None, update: UpdateInput = N
     elif isinstance(config_or_update, MusicConfigUpdate):
         config = config_or_update.apply_to(MusicConfig())
     elif isinstance(config_or_update, str):
-        raise ModelNotAvailableError(
-            f"render({config_or_update!r}): turning vibe text into music needs the 'fast' "
-            "text-to-config model, which is not installed yet. Pass a MusicConfig "
-            "(e.g. MusicConfig(tempo='slow', mode='dorian')) or a preset: "
-            "latentscore.presets.load('morning_mist')."
-        )
+        config = vibe_to_config(config_or_update)
     elif isinstance(config_or_update, Mapping):
         config = MusicConfig.model_validate(dict(config_or_update))
     else:
