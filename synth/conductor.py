@@ -54,10 +54,6 @@ class Conductor:
         self.bus_end = [0] * len(LAYERS)
         self.bar_starts: list[tuple[int, float, float]] = []  # (sample, beat, seconds/beat)
 
-    @property
-    def next_bar_sample(self) -> float:
-        return self._bar_sample
-
     def style(self, layer: str) -> LayerStyle | None:
         return self._styles.get(layer)
 
@@ -80,7 +76,6 @@ class Conductor:
         self.bar_starts.append((int(round(self._bar_sample)), bar_start_beat, spb))
         if len(self.bar_starts) > 64:
             del self.bar_starts[:32]
-        vctx_base = (p, spb)
         jitter_s = p.timing_jitter_s
         # drift: a bounded random walk per bar, scaled by looseness
         self._drift = 0.7 * self._drift + self._drift_rng.normal(0.0, 0.6 * jitter_s)
@@ -106,7 +101,7 @@ class Conductor:
             events = style.bar(ctx)
             if not events:
                 continue
-            vctx = VoiceContext(params=vctx_base[0], rng=self._voice_rng[li], seconds_per_beat=spb)
+            vctx = VoiceContext(params=p, rng=self._voice_rng[li], seconds_per_beat=spb)
             self._render_events(li, style, events, vctx, bar_start_beat, floor_sample)
         self._bar += 1
         self._bar_sample += BEATS_PER_BAR * spb * self.sample_rate

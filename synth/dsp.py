@@ -256,10 +256,6 @@ def one_pole_lowpass(x: F32, cutoff_hz: float, sr: int = SAMPLE_RATE) -> F32:
     return lfilter([1.0 - a], [1.0, -a], x).astype(np.float32)
 
 
-def one_pole_highpass(x: F32, cutoff_hz: float, sr: int = SAMPLE_RATE) -> F32:
-    return (x - one_pole_lowpass(x, cutoff_hz, sr)).astype(np.float32)
-
-
 def biquad_coeffs(
     kind: str, freq: float, q: float = 0.707, sr: int = SAMPLE_RATE
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -285,66 +281,9 @@ def biquad(x: F32, kind: str, freq: float, q: float = 0.707, sr: int = SAMPLE_RA
     return lfilter(b, a, x).astype(np.float32)
 
 
-def fm_tone(
-    freq: float,
-    n: int,
-    ratio: float,
-    index: float,
-    index_decay_s: float,
-    sr: int = SAMPLE_RATE,
-) -> F32:
-    """Two-operator FM (phase modulation): bells, electric pianos, glassy tones.
-
-    The modulation index decays exponentially (``index_decay_s`` to 1/e), so the tone starts
-    bright and mellows, as struck metal and tines do. Inharmonic ``ratio`` gives bells.
-    """
-    t = ramp(n) / np.float32(sr)
-    mod_index = index * np.exp(-t / max(index_decay_s, 1e-3))
-    mod = np.sin(_TWO_PI * phase_ramp(freq * ratio, n))
-    return np.sin(_TWO_PI * phase_ramp(freq, n) + mod_index * mod).astype(np.float32)
-
-
-def modal(
-    freq: float,
-    n: int,
-    partials: tuple[tuple[float, float, float], ...],
-    sr: int = SAMPLE_RATE,
-) -> F32:
-    """Sum of decaying sine partials: (frequency ratio, amplitude, t60 seconds) each.
-
-    Models struck and plucked objects (marimba, piano, chimes, plucked strings): each mode
-    rings at its own rate, higher ones usually dying first. Partials above Nyquist are skipped.
-    """
-    t = ramp(n) / np.float32(sr)
-    out = np.zeros(n, dtype=np.float32)
-    for ratio, amp, t60 in partials:
-        f = freq * ratio
-        if f >= 0.45 * sr:
-            continue
-        m = min(n, int(t60 * sr * 1.2) + 1)  # beyond ~-70 dB the mode is silent
-        out[:m] += (amp * np.exp(-6.9 * t[:m] / max(t60, 1e-3))).astype(np.float32) * np.sin(
-            _TWO_PI * np.float32(f) * t[:m] + np.float32(ratio)
-        )
-    return out
-
-
-def pitch_sweep(f_start: float, f_end: float, n: int, tau_s: float, sr: int = SAMPLE_RATE) -> F32:
-    """Exponential glide from f_start to f_end (kick drums, tom bends, risers)."""
-    t = ramp(n) / np.float32(sr)
-    return (f_end + (f_start - f_end) * np.exp(-t / max(tau_s, 1e-4))).astype(np.float32)
-
-
 def soft_clip(x: F32, drive: float) -> F32:
     """tanh saturation normalised so that small signals keep unit gain."""
     if drive <= 0.0:
         return x
     g = np.float32(1.0 + 4.0 * drive)
     return (np.tanh(x * g) / g).astype(np.float32)
-
-
-def seconds(n_beats: float, seconds_per_beat: float) -> float:
-    return n_beats * seconds_per_beat
-
-
-def samples(secs: float, sr: int = SAMPLE_RATE) -> int:
-    return max(1, int(round(secs * sr)))
