@@ -1,0 +1,101 @@
+"""The one interface every vibe model implements, and how a ``model=`` argument finds one.
+
+``model`` arguments across the API (render, stream, live, CLI, bridge) accept:
+
+* ``"fast"`` (default): offline MiniLM retrieval over the curated library;
+* ``"external:<litellm model id>"`` or an ``ExternalModelSpec``: any LLM through LiteLLM;
+* ``"expressive"``: the local instruction-tuned model;
+* any object with a ``generate(text) -> GenerateResult`` method (your own model).
+
+Model modules are imported only when first asked for, so ``import latentscore`` never
+pays for torch, tokenizers or litellm.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any, Protocol, runtime_checkable
+
+from latentscore.errors import InvalidConfigError, ModelNotAvailableError
+from latentscore.models.result import GenerateResult
+
+
+@runtime_checkable
+class VibeModel(Protocol):
+    """Text -> GenerateResult. Implementations must be thread-safe for ``generate``."""
+
+    name: str
+
+    def generate(self, text: str) -> GenerateResult:
+        """Answer one (already validated, stripped, length-limited) vibe text."""
+        ...
+
+
+ModelSpec = Any
+"""``str`` | ``VibeModel`` | ``ExternalModelSpec``: see the module docstring."""
+
+DEFAULT_MODEL = "fast"
+
+_cache: dict[str, VibeModel] = {}
+_lock = threading.Lock()
+
+
+def resolve_model(spec: ModelSpec = DEFAULT_MODEL) -> VibeModel:
+    """The model object for a ``model=`` argument (loaded once per process and cached)."""
+    if spec is None:
+        spec = DEFAULT_MODEL
+    if isinstance(spec, str):
+        key = spec.strip()
+        with _lock:
+            model = _cache.get(key)
+            if model is None:
+                model = _load_named(key)
+                _cache[key] = model
+        return model
+    from_spec = getattr(spec, "to_model", None)
+    if callable(from_spec):  # e.g. ExternalModelSpec builds its model object
+        return from_spec()
+    if isinstance(spec, VibeModel):
+        return spec
+    raise InvalidConfigError(
+        f"model: expected 'fast', 'expressive', 'external:<litellm model id>', an "
+        f"ExternalModelSpec or an object with generate(text), got {type(spec).__name__}",
+        field="model",
+        value=spec,
+        allowed=("fast", "expressive", "external:<model id>"),
+    )
+
+
+def _load_named(name: str) -> VibeModel:
+    if name == "fast":
+        from latentscore.models.fast import FastModel
+
+        return FastModel.load()
+    if name.startswith("external:"):
+        return _optional("latentscore.models.external", "external_model", name)
+    if name == "expressive":
+        return _optional("latentscore.models.expressive", "expressive_model", name)
+    raise InvalidConfigError(
+        f"model: unknown model {name!r}; use 'fast', 'expressive' or "
+        "'external:<litellm model id>' (e.g. 'external:openai/gpt-4o')",
+        field="model",
+        value=name,
+        allowed=("fast", "expressive", "external:<model id>"),
+    )
+
+
+def _optional(module: str, factory: str, name: str) -> VibeModel:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise ModelNotAvailableError(f"model {name!r} is not available in this build") from None
+    return getattr(mod, factory)(name)
+
+
+def clear_model_cache() -> None:
+    """Forget loaded models (tests; frees memory)."""
+    with _lock:
+        _cache.clear()

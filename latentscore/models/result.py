@@ -1,0 +1,81 @@
+"""What a vibe model answers: a title, its reasoning, a MusicConfig and three colour palettes.
+
+Every model (the fast embedding model, an external LLM, the local expressive model) returns
+a :class:`GenerateResult`, so callers such as ``render`` (which stores it as
+``Audio.metadata``), the CLI and the bridge never care which model ran.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from latentscore.config import MusicConfig
+
+PaletteWeight = Literal["xs", "sm", "md", "lg", "xl"]
+"""How much of the picture a colour covers, from a thin accent (xs) to the dominant field (xl)."""
+
+PALETTE_WEIGHTS: tuple[PaletteWeight, ...] = ("xs", "sm", "md", "lg", "xl")
+PALETTE_SIZE = 5
+PALETTE_COUNT = 3
+MAX_TITLE_WORDS = 6
+
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class PaletteColor(BaseModel):
+    """One colour of a palette: ``#RRGGBB`` and a weight label (xs, sm, md, lg, xl)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hex: str
+    weight: PaletteWeight
+
+    @field_validator("hex")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _HEX.match(value):
+            raise ValueError(f"colour must be '#RRGGBB', got {value!r}")
+        return value.lower()
+
+
+class Palette(BaseModel):
+    """Five colours that go with the music (for visuals, UI themes, cover art)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    colors: tuple[PaletteColor, ...] = Field(min_length=PALETTE_SIZE, max_length=PALETTE_SIZE)
+
+
+class GenerateResult(BaseModel):
+    """A model's full answer for one vibe text.
+
+    Attributes:
+        title: a short name for the piece (at most six words).
+        thinking: the model's reasoning; empty for models that do not reason (``fast``).
+        config: the MusicConfig to play.
+        palettes: exactly three five-colour palettes.
+        model: which model answered (``"fast"``, ``"external:openai/gpt-4o"``, ...).
+        source: for the fast model, the library row the answer is closest to.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str
+    thinking: str = ""
+    config: MusicConfig
+    palettes: tuple[Palette, ...] = Field(min_length=PALETTE_COUNT, max_length=PALETTE_COUNT)
+    model: str = ""
+    source: str = ""
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        words = value.split()
+        if not words:
+            raise ValueError("title is empty")
+        if len(words) > MAX_TITLE_WORDS:
+            raise ValueError(f"title has {len(words)} words; at most {MAX_TITLE_WORDS}")
+        return " ".join(words)
