@@ -34,8 +34,10 @@ from latentscore.errors import (
     PresetNotFoundError,
 )
 from latentscore.items import Streamable
+from latentscore.models.result import GenerateResult, Palette, PaletteColor
 from latentscore.render import render
 from latentscore.stream import AudioStream, stream
+from latentscore.vibe import avibe_to_config, avibe_to_result, vibe_to_config, vibe_to_result
 
 try:
     __version__ = version("latentscore")
@@ -46,20 +48,27 @@ __all__ = [
     "Audio",
     "AudioDeviceError",
     "AudioStream",
+    "GenerateResult",
     "InvalidConfigError",
     "LatentScoreError",
     "ModelNotAvailableError",
     "MusicConfig",
     "MusicConfigUpdate",
+    "Palette",
+    "PaletteColor",
     "PresetNotFoundError",
     "Step",
     "Streamable",
     "__version__",
     "arender",
     "astream",
+    "avibe_to_config",
+    "avibe_to_result",
     "config_json_schema",
     "dx",
     "presets",
     "render",
     "stream",
+    "vibe_to_config",
+    "vibe_to_result",
 ]
