@@ -7,8 +7,9 @@ phrase first, so "very dark" is one cue and "dark" inside it is not counted agai
 
 Besides lexicon phrases it understands:
 
-* negation: "not bright", "without drums" (a preceding no/not/without/never cancels a cue;
-  phrases that contain their own negation such as "no drums" are lexicon entries);
+* negation: "not dark" asks for the other side of the middle (medium-bright), and
+  cancels unordered cues ("not jazz"); phrases that carry their own negation such as
+  "no drums" are lexicon entries;
 * intensity: "very"/"extremely" push an ordered value one step outwards, "slightly"/"a bit"
   one step towards the middle;
 * typos: an unknown word one edit away from a lexicon word (two for long words) is read as
@@ -28,7 +29,8 @@ from pathlib import Path
 from latentscore.config import FIELDS
 
 EXPLICIT = 3.0
-BPM_STRENGTH = 4.0  # a number beats any tempo word
+MUSIC_TERM_BONUS = 1.0
+BPM_STRENGTH = 5.0  # a number beats any tempo word
 _NEGATIONS = frozenset({"no", "not", "without", "never", "nor", "non", "zero", "less"})
 _INTENSIFIERS = frozenset(
     {"very", "extremely", "really", "super", "incredibly", "ultra", "so", "totally", "utterly"}
@@ -204,8 +206,11 @@ class CueMatcher:
         self._index: dict[tuple[str, ...], _Entry] = {}
         self.entries: list[_Entry] = []  # one per phrase, in cues.json order
         for row in table:
+            # Musical terms ("no drums", "in a minor key") outrank every other kind of
+            # word that also names a value ("techno" implies four-on-the-floor).
+            boost = MUSIC_TERM_BONUS if row.get("slot") == "music" else 0.0
             tend = tuple(
-                (str(name), _label(str(name), value), float(strength))
+                (str(name), _label(str(name), value), float(strength) + boost)
                 for name, (value, strength) in dict(row["tendencies"]).items()  # type: ignore[arg-type]
             )
             for phrase in row["phrases"]:  # type: ignore[attr-defined]
@@ -222,7 +227,7 @@ class CueMatcher:
         self._deletes: dict[str, str] = {}
         for word in sorted(self._vocab):
             if len(word) >= 4:
-                for variant in _deletions(word):
+                for variant in (word, *_deletions(word)):
                     self._deletes.setdefault(variant, word)
 
     @classmethod
@@ -269,6 +274,12 @@ class CueMatcher:
                     for name, v, s in entry.tendencies:
                         cues.append(_cue(name, v, s, entry.phrase, shift))
                     last_shift = 1 if toks[i] in _INTENSIFIERS else shift
+                else:  # "not dark": the other side of the middle, as strongly
+                    cues.extend(
+                        c
+                        for name, v, s in entry.tendencies
+                        if (c := _opposite(name, v, s, entry.phrase)) is not None
+                    )
                 i += n
                 last_end = i
                 break
@@ -308,6 +319,18 @@ def _cue(name: str, value: str | int, strength: float, phrase: str, shift: int) 
             idx = min(len(spec.labels) - 1, max(0, idx + outward * shift))
             value = spec.labels[idx]
     return Cue(name, value, strength, phrase)
+
+
+def _opposite(name: str, value: str | int, strength: float, phrase: str) -> Cue | None:
+    """What "not <phrase>" asks of an ordered field: one step past the middle, mirrored."""
+    spec = FIELDS[name]
+    if not spec.ordered:
+        return None
+    idx, middle = spec.index(value), (len(spec.labels) - 1) / 2
+    if idx == middle:
+        return None
+    target = int(middle + 1) if idx < middle else int(middle - 1 + (middle % 1) * 2)
+    return Cue(name, spec.labels[target], strength, f"not {phrase}")
 
 
 def _pitch(letter: str, accidental: str | None) -> str:

@@ -111,8 +111,9 @@ class FastModel:
             spec = FIELDS[name]
             votes = np.bincount(labels[:, j], weights=weights, minlength=len(spec.labels))
             field_cues = by_field.get(name, [])
-            explicit = [c for c in field_cues if c.strength >= EXPLICIT]
-            if explicit:
+            strongest = max((c.strength for c in field_cues), default=0.0)
+            explicit = [c for c in field_cues if c.strength >= max(strongest, EXPLICIT)]
+            if explicit:  # the most explicit cue(s) decide the field
                 votes = np.zeros(len(spec.labels))
                 field_cues = explicit
             for c in field_cues:
