@@ -43,7 +43,7 @@ def test_library_has_10k_complete_rows(model: FastModel) -> None:
     assert len(lib) >= 10_000
     assert lib.labels.shape == (len(lib), len(FIELDS))
     for j, spec in enumerate(FIELDS.values()):  # every label index is valid
-        assert 0 <= lib.labels[:, j].min() and lib.labels[:, j].max() < len(spec.labels)
+        assert lib.labels[:, j].min() >= 0 and lib.labels[:, j].max() < len(spec.labels)
     rows = lib.rows()
     assert len(rows) == len(lib)
     assert len({r.text for r in rows}) == len(rows)  # no duplicate scenes
