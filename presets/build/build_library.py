@@ -48,9 +48,7 @@ def build_rows(count: int, seed: int = 0) -> tuple[list[dict[str, object]], list
                 "text": scene.text,
                 "title": title(scene.text, scene.phrases),
                 # Hex colours only: weights are always xl, lg, md, sm, xs in order.
-                "palettes": [
-                    [c["hex"] for c in p] for p in palettes(scene.concepts, config, rng)
-                ],
+                "palettes": [[c["hex"] for c in p] for p in palettes(scene.concepts, config, rng)],
             }
         )
         dump = config.model_dump()
