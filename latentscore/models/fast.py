@@ -18,8 +18,9 @@ The title and palettes come from the closest scene. Everything is deterministic.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,14 +32,15 @@ from latentscore.models.minilm import MiniLMEncoder
 from latentscore.models.result import PALETTE_WEIGHTS, GenerateResult, Palette, PaletteColor
 
 FIELD_NAMES = tuple(FIELDS)
+CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
 class FastSettings:
     """Retrieval knobs (chosen with benchmarks/vibe_eval.py)."""
 
-    k: int = 32
-    tau: float = 0.03
+    k: int = 16
+    tau: float = 0.1
     cue_weight: float = 0.6  # vote mass one strength unit of a descriptive cue adds
     phrase_threshold: float = 0.7  # cosine for a leftover word to count as a lexicon phrase
     phrase_weight: float = 0.5  # its cues' weight relative to an exact phrase match
@@ -72,6 +74,8 @@ class FastModel:
         self.cues = cues
         self.settings = settings or FastSettings()
         self.load_seconds = 0.0
+        self._cache: OrderedDict[str, GenerateResult] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: FastSettings | None = None) -> FastModel:
@@ -94,15 +98,19 @@ class FastModel:
     def match(self, text: str, settings: FastSettings | None = None) -> Match:
         """Retrieve and vote (steps 1-3 of the module docstring)."""
         s = settings or self.settings
-        sims = self.library.embeddings @ self.embed(text)
+        cues, leftover = self.cues.scan(text)
+        grams = _grams(leftover)
+        # One encoder call for the text and its leftover n-grams: the weights stream through
+        # the cache once (each call reads all 42 MB of them).
+        vectors = self.encoder.encode([text, *grams])
+        sims = self.library.embeddings @ vectors[0]
+        cues += self._semantic_cues(grams, vectors[1:], s)
         k = min(s.k, sims.shape[0])
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top], kind="stable")]
         weights = np.exp((sims[top] - sims[top[0]]) / s.tau)
         weights /= weights.sum()
         labels = self.library.labels[top]
-        cues, leftover = self.cues.scan(text)
-        cues += self._semantic_cues(leftover, s)
         by_field: dict[str, list[Cue]] = defaultdict(list)
         for cue in cues:
             by_field[cue.field].append(cue)
@@ -126,12 +134,11 @@ class FastModel:
             cues=tuple(cues),
         )
 
-    def _semantic_cues(self, words: list[str], s: FastSettings) -> list[Cue]:
+    def _semantic_cues(self, grams: list[str], vectors: np.ndarray, s: FastSettings) -> list[Cue]:
         """Cues from lexicon phrases that leftover words (and word pairs) resemble."""
-        if not words:
+        if not grams:
             return []
-        grams = list(dict.fromkeys(words + [f"{a} {b}" for a, b in itertools.pairwise(words)]))
-        sims = self.encoder.encode(grams) @ self.library.phrase_embeddings.T
+        sims = vectors @ self.library.phrase_embeddings.T
         out: list[Cue] = []
         for gram, row in zip(grams, sims, strict=True):
             j = int(np.argmax(row))
@@ -144,6 +151,20 @@ class FastModel:
         return out
 
     def generate(self, text: str) -> GenerateResult:
+        """The answer for ``text`` (recent answers are cached: the model is deterministic)."""
+        with self._cache_lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        result = self._generate(text)
+        with self._cache_lock:
+            self._cache[text] = result
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
+
+    def _generate(self, text: str) -> GenerateResult:
         m = self.match(text)
         row = self.library.row(m.neighbours[0])
         return GenerateResult(
@@ -164,9 +185,14 @@ class FastModel:
         )
 
 
+def _grams(words: list[str]) -> list[str]:
+    """Leftover words and adjacent word pairs, in order, without repeats."""
+    return list(dict.fromkeys(words + [f"{a} {b}" for a, b in itertools.pairwise(words)]))
+
+
 def _whole_words(encoder: MiniLMEncoder) -> set[str]:
     """The embedding model's whole-word vocabulary (~20k common English words)."""
-    vocab = encoder._tokenizer.get_vocab()
+    vocab = encoder.tokenizer.get_vocab()
     return {w for w in vocab if w.isalpha() and not w.startswith("##")}
 
 
