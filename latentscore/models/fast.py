@@ -10,14 +10,14 @@ How a text becomes a config:
    agree with the text on the words that matter least.
 3. Cues found in the text (:mod:`latentscore.models.cues`) then act on each field:
    explicit musical terms ("allegro", "no drums", "in D dorian") decide it outright;
-   descriptive words ("candlelit", "frantic") add their weight to the vote.
+   descriptive words ("candlelit", "frantic") add their weight to the vote, and so, more
+   lightly, do words that merely resemble a lexicon phrase ("sprinting" ~ "sprint").
 
 The title and palettes come from the closest scene. Everything is deterministic.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -99,12 +99,8 @@ class FastModel:
         """Retrieve and vote (steps 1-3 of the module docstring)."""
         s = settings or self.settings
         cues, leftover = self.cues.scan(text)
-        grams = _grams(leftover)
-        # One encoder call for the text and its leftover n-grams: the weights stream through
-        # the cache once (each call reads all 42 MB of them).
-        vectors = self.encoder.encode([text, *grams])
-        sims = self.library.embeddings @ vectors[0]
-        cues += self._semantic_cues(grams, vectors[1:], s)
+        cues += self._lookalike_cues(leftover, s)
+        sims = self.library.embeddings @ self.embed(text)
         k = min(s.k, sims.shape[0])
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top], kind="stable")]
@@ -134,20 +130,21 @@ class FastModel:
             cues=tuple(cues),
         )
 
-    def _semantic_cues(self, grams: list[str], vectors: np.ndarray, s: FastSettings) -> list[Cue]:
-        """Cues from lexicon phrases that leftover words (and word pairs) resemble."""
-        if not grams:
-            return []
-        sims = vectors @ self.library.phrase_embeddings.T
+    def _lookalike_cues(self, words: list[str], s: FastSettings) -> list[Cue]:
+        """Cues for leftover words that resemble a lexicon phrase ("sprinting" ~ "sprint").
+
+        The resemblance (cosine of the two embeddings) is precomputed for every word of
+        the model's vocabulary when the library is built, so this is a table lookup.
+        """
         out: list[Cue] = []
-        for gram, row in zip(grams, sims, strict=True):
-            j = int(np.argmax(row))
-            if row[j] < s.phrase_threshold:
+        for word in dict.fromkeys(words):
+            hit = self.library.word_table.get(word)
+            if hit is None or hit[1] < s.phrase_threshold:
                 continue
-            entry = self.cues.entries[j]
+            entry = self.cues.entries[hit[0]]
             for name, label, strength in entry.tendencies:
                 weight = min(strength, s.max_phrase_strength) * s.phrase_weight
-                out.append(Cue(name, label, weight, f"{gram}~{entry.phrase}"))
+                out.append(Cue(name, label, weight, f"{word}~{entry.phrase}"))
         return out
 
     def generate(self, text: str) -> GenerateResult:
@@ -183,11 +180,6 @@ class FastModel:
             model=self.name,
             source=row.text,
         )
-
-
-def _grams(words: list[str]) -> list[str]:
-    """Leftover words and adjacent word pairs, in order, without repeats."""
-    return list(dict.fromkeys(words + [f"{a} {b}" for a, b in itertools.pairwise(words)]))
 
 
 def _whole_words(encoder: MiniLMEncoder) -> set[str]:
