@@ -13,7 +13,9 @@ How a text becomes a config:
    descriptive words ("candlelit", "frantic") add their weight to the vote, and so, more
    lightly, do words that merely resemble a lexicon phrase ("sprinting" ~ "sprint").
 
-The title and palettes come from the closest scene. Everything is deterministic.
+The title is the text itself in title case when it has at most six words, otherwise the
+closest scene's title; the palettes come from the closest scene. Everything is
+deterministic.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ class FastModel:
         m = self.match(text)
         row = self.library.row(m.neighbours[0])
         return GenerateResult(
-            title=row.title,
+            title=_title(text) or row.title,
             thinking="",
             config=m.config,
             palettes=tuple(
@@ -180,6 +182,42 @@ class FastModel:
             model=self.name,
             source=row.text,
         )
+
+
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "by",
+        "to",
+        "with",
+        "for",
+        "from",
+        "over",
+        "under",
+    ]
+)
+
+
+def _title(text: str) -> str:
+    """The vibe itself in title case when it is short enough (<= 6 words), else ""."""
+    if text.isupper():  # SHOUTED TEXT gets ordinary title case
+        text = text.lower()
+    words = [w.strip(".,;:!?\"'()[]") for w in text.split()]
+    words = [w for w in words if w]
+    if not words or len(words) > 6:
+        return ""
+    return " ".join(
+        w if (i and w.lower() in _SMALL_WORDS) or not w.islower() else w.capitalize()
+        for i, w in enumerate(words)
+    )
 
 
 def _whole_words(encoder: MiniLMEncoder) -> set[str]:
