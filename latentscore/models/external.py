@@ -99,6 +99,8 @@ class ExternalModelSpec(BaseModel):
     def __init__(self, **data: Any) -> None:
         if isinstance(data.get("model"), str):
             data["model"] = data["model"].strip().removeprefix(PREFIX).strip()
+            if not data["model"]:
+                raise _missing_model_id()
         try:
             super().__init__(**data)
         except ValidationError as exc:  # inputs are hidden: the failing one may be the key
@@ -126,6 +128,14 @@ class ExternalModelSpec(BaseModel):
         )
 
 
+def _missing_model_id() -> InvalidConfigError:
+    return InvalidConfigError(
+        "model: 'external:' needs a LiteLLM model id, e.g. 'external:openai/gpt-4o'",
+        field="model",
+        value=PREFIX,
+    )
+
+
 def external_model(name: str) -> ExternalModel:
     """The model for ``"external:<litellm model id>"`` (keys from the environment)."""
     return ExternalModelSpec(model=name).to_model()
@@ -144,11 +154,7 @@ class ExternalModel:
     ) -> None:
         model_id = model_id.strip().removeprefix(PREFIX).strip()
         if not model_id:
-            raise InvalidConfigError(
-                "model: 'external:' needs a LiteLLM model id, e.g. 'external:openai/gpt-4o'",
-                field="model",
-                value=PREFIX,
-            )
+            raise _missing_model_id()
         self._litellm = load_litellm()
         self.model_id = model_id
         self.name = PREFIX + model_id
@@ -202,7 +208,11 @@ class ExternalModel:
     def generate(self, text: str) -> GenerateResult:
         """Answer one vibe via ``litellm.completion`` (falls back to the fast model)."""
         return answer(
-            text, self._ask, model=self.name, max_attempts=self.max_attempts, redact=self._redactor()
+            text,
+            self._ask,
+            model=self.name,
+            max_attempts=self.max_attempts,
+            redact=self._redactor(),
         )
 
     async def agenerate(self, text: str) -> GenerateResult:

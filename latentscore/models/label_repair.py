@@ -184,9 +184,7 @@ def _unique_partial(spec: FieldSpec, key: str) -> Label | None:
     if key.replace("_", "") in squashed:
         return squashed[key.replace("_", "")]
     words = set(key.split("_"))
-    containing = [
-        label for label in spec.labels if words and words <= set(str(label).split("_"))
-    ]
+    containing = [label for label in spec.labels if words and words <= set(str(label).split("_"))]
     if len(containing) == 1:  # "warm" -> warm_slow, "arp" -> arp_bass
         return containing[0]
     close = difflib.get_close_matches(key, [str(label) for label in spec.labels], n=2, cutoff=0.8)

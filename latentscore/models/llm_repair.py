@@ -149,7 +149,9 @@ def _config(data: dict[str, Any]) -> MusicConfig:
     if raw is None:  # fields written at the top level instead of under "config"
         raw = {k: v for k, v in data.items() if repair_field_name(k) is not None}
     if not raw:
-        raise AnswerError(f'"config" is missing; it must map each of {", ".join(FIELDS)} to a label')
+        raise AnswerError(
+            f'"config" is missing; it must map each of {", ".join(FIELDS)} to a label'
+        )
     labels: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in raw.items():

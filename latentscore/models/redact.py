@@ -24,7 +24,9 @@ REDACTED = "[REDACTED]"
 MIN_SECRET_CHARS = 6
 """Shorter values are not treated as secrets: replacing them would garble ordinary text."""
 
-_SECRET_NAME = re.compile(r"(api_?key|token|secret|password|passwd|credential|authori[sz]ation)", re.I)
+_SECRET_NAME = re.compile(
+    r"(api_?key|token|secret|password|passwd|credential|authori[sz]ation)", re.I
+)
 _KEY_SHAPES = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|sk_[A-Za-z0-9_\-]{10,}|AIza[0-9A-Za-z_\-]{10,}"
     r"|(?<=Bearer )[A-Za-z0-9._\-]{8,}|hf_[A-Za-z0-9]{10,})"
@@ -67,9 +69,7 @@ class Redactor:
         values = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS}
         if include_environment:
             values |= {
-                v
-                for k, v in os.environ.items()
-                if is_secret_name(k) and len(v) >= MIN_SECRET_CHARS
+                v for k, v in os.environ.items() if is_secret_name(k) and len(v) >= MIN_SECRET_CHARS
             }
         # Longest first, so a key that contains another is removed whole.
         self._secrets = sorted(values, key=len, reverse=True)
