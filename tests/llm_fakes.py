@@ -79,12 +79,12 @@ class FakeOpenAI:
         self.replies = [(status, {"error": {"message": message, "type": "invalid_request_error"}})]
 
 
-@pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
+@pytest.fixture(name="fake_openai")
+def fake_openai_fixture() -> Iterator[FakeOpenAI]:
     state = FakeOpenAI(base_url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
             state.requests.append({"path": self.path, "headers": dict(self.headers), "json": body})
@@ -97,7 +97,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -111,8 +111,8 @@ def fake_openai() -> Iterator[FakeOpenAI]:
         server.server_close()
 
 
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(name="no_network")
+def no_network_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any connection or DNS lookup that would leave this machine."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex

@@ -27,9 +27,9 @@ from latentscore.vibe import avibe_to_result, vibe_to_result
 from tests.llm_fakes import (  # noqa: F401  (fixtures)
     FakeOpenAI,
     answer_config,
-    fake_openai,
+    fake_openai_fixture,
     good_answer,
-    no_network,
+    no_network_fixture,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

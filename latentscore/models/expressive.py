@@ -185,7 +185,7 @@ def _fold_system(messages: list[Message]) -> list[Message]:
     return [{"role": "user", "content": system}, *rest]
 
 
-def _JsonComplete(tokenizer: Any, prompt_len: int, base: type) -> Any:  # noqa: N802
+def _JsonComplete(tokenizer: Any, prompt_len: int, base: type) -> Any:
     """A StoppingCriteria that ends generation once the JSON answer's braces close.
 
     Small models like to keep talking after the answer; every extra token costs CPU time.

@@ -148,9 +148,10 @@ def repair_label(field: str, value: object) -> Label:
         root = _root(spec, value)
         if root is not None:
             return root
-    if isinstance(value, float | int) and not isinstance(value, bool) and spec.ordered:
-        if 0.0 <= float(value) <= 1.0:  # a position on the field's axis
-            return spec.nearest_label(float(value))
+    if isinstance(value, int | float) and not isinstance(value, bool) and spec.ordered:
+        position = float(value)
+        if 0.0 <= position <= 1.0:  # a position on the field's 0..1 axis
+            return spec.nearest_label(position)
     if not isinstance(value, str) or not value.strip():
         raise _error(spec, value)
     for candidate in _candidates(value):
