@@ -59,8 +59,9 @@ def download_model(name: str, *, repo_id: str | None = None, directory: Path | N
         problem = (
             f"could not download {repo} from {endpoint} ({detail}). The hub is unreachable "
             "from here: on a machine with internet access run `latentscore download "
-            f"expressive` (or `hf download {repo}`), then copy the files into {target}, "
-            f"or point {expressive.MODEL_DIR_ENV} at them"
+            f"expressive` (or `hf download {repo}`; Gemma is gated, so accept its licence on "
+            f"the hub and log in first), then copy the files into {target}, or point "
+            f"{expressive.MODEL_DIR_ENV} at them"
         )
     else:
         if not expressive.has_weights(target):

@@ -25,7 +25,7 @@ MIN_SECRET_CHARS = 6
 """Shorter values are not treated as secrets: replacing them would garble ordinary text."""
 
 _SECRET_NAME = re.compile(
-    r"(api_?key|token|secret|password|passwd|credential|authori[sz]ation)", re.I
+    r"(api[_-]?key|token|secret|password|passwd|credential|authori[sz]ation)", re.I
 )
 _KEY_SHAPES = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|sk_[A-Za-z0-9_\-]{10,}|AIza[0-9A-Za-z_\-]{10,}"
