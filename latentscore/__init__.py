@@ -21,6 +21,7 @@ Importing this package stays light: audio I/O (soundfile), MIDI (mido), playback
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from latentscore import dx, presets
 from latentscore.aio import arender, astream
@@ -34,8 +35,12 @@ from latentscore.errors import (
     PresetNotFoundError,
 )
 from latentscore.items import Streamable
+from latentscore.models.result import GenerateResult, Palette, PaletteColor
 from latentscore.render import render
 from latentscore.stream import AudioStream, stream
+
+if TYPE_CHECKING:
+    from latentscore.models.external import ExternalModelSpec
 
 try:
     __version__ = version("latentscore")
@@ -46,11 +51,15 @@ __all__ = [
     "Audio",
     "AudioDeviceError",
     "AudioStream",
+    "ExternalModelSpec",
+    "GenerateResult",
     "InvalidConfigError",
     "LatentScoreError",
     "ModelNotAvailableError",
     "MusicConfig",
     "MusicConfigUpdate",
+    "Palette",
+    "PaletteColor",
     "PresetNotFoundError",
     "Step",
     "Streamable",
@@ -63,3 +72,13 @@ __all__ = [
     "render",
     "stream",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ExternalModelSpec loads on first use: only programs that bring their own LLM pay for
+    # the prompt/repair modules behind it (LiteLLM itself loads later still, on first call).
+    if name == "ExternalModelSpec":
+        from latentscore.models.external import ExternalModelSpec
+
+        return ExternalModelSpec
+    raise AttributeError(f"module 'latentscore' has no attribute {name!r}")
