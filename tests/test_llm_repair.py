@@ -182,6 +182,8 @@ def test_redactor_removes_given_env_and_key_shaped_secrets(monkeypatch: pytest.M
     for secret in ("my-own-secret", "anthropic-env", "sk-proj", "abc.def", "AIzaSy"):
         assert secret not in out
     assert out.count(REDACTED) == 5
+    ordinary = "the task-manager-process and risk-assessment-team in the desk_organiser_app"
+    assert redact(ordinary) == ordinary
 
 
 def test_mask_mapping_masks_nested_secret_names() -> None:

@@ -21,15 +21,15 @@ import threading
 from collections.abc import Iterable, Mapping
 
 REDACTED = "[REDACTED]"
-MIN_SECRET_CHARS = 6
+MIN_SECRET_CHARS = 8
 """Shorter values are not treated as secrets: replacing them would garble ordinary text."""
 
 _SECRET_NAME = re.compile(
     r"(api[_-]?key|token|secret|password|passwd|credential|authori[sz]ation)", re.I
 )
 _KEY_SHAPES = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{6,}|sk_[A-Za-z0-9_\-]{10,}|AIza[0-9A-Za-z_\-]{10,}"
-    r"|(?<=Bearer )[A-Za-z0-9._\-]{8,}|hf_[A-Za-z0-9]{10,})"
+    r"(\bsk-[A-Za-z0-9_\-]{6,}|\bsk_[A-Za-z0-9_\-]{10,}|\bAIza[0-9A-Za-z_\-]{10,}"
+    r"|(?<=Bearer )[A-Za-z0-9._\-]{8,}|\bhf_[A-Za-z0-9]{10,})"
 )
 
 
