@@ -153,9 +153,9 @@ class ExpressiveModel:
     def _ask(self, messages: list[Message]) -> Reply:
         torch, transformers = _import_runtime()
         tokenizer = self._tokenizer
-        inputs = tokenizer(
-            self.prompt_text(messages), return_tensors="pt", add_special_tokens=False
-        )
+        prompt = self.prompt_text(messages)
+        encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        inputs = {k: encoded[k] for k in ("input_ids", "attention_mask") if k in encoded}
         prompt_len = int(inputs["input_ids"].shape[1])
         retry = len(messages) > 2
         stop = _JsonComplete(tokenizer, prompt_len, transformers.StoppingCriteria)
