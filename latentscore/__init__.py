@@ -38,6 +38,7 @@ from latentscore.items import Streamable
 from latentscore.models.result import GenerateResult, Palette, PaletteColor
 from latentscore.render import render
 from latentscore.stream import AudioStream, stream
+from latentscore.vibe import avibe_to_config, avibe_to_result, vibe_to_config, vibe_to_result
 
 if TYPE_CHECKING:
     from latentscore.models.external import ExternalModelSpec
@@ -66,11 +67,15 @@ __all__ = [
     "__version__",
     "arender",
     "astream",
+    "avibe_to_config",
+    "avibe_to_result",
     "config_json_schema",
     "dx",
     "presets",
     "render",
     "stream",
+    "vibe_to_config",
+    "vibe_to_result",
 ]
 
 

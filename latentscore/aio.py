@@ -1,10 +1,12 @@
 """Async API: ``arender`` and ``astream`` for web servers and other asyncio applications.
 
 The engine is CPU-bound numpy; run on the event loop it would stall every other task for
-the length of a render. Both functions therefore do all engine work (and item resolution,
-which will call a text model) in worker threads via :func:`asyncio.to_thread`, and
-``astream`` pulls items from its source only when the audio reaches them, so an async
-generator that awaits (a sensor, a user, a network call) is consumed in step with the music.
+the length of a render. Both functions therefore do all engine work in worker threads via
+:func:`asyncio.to_thread`. Vibe text goes through :func:`latentscore.avibe_to_result`: a
+model with a native async ``agenerate`` (an LLM client) is awaited on the loop, any other
+model runs in a worker thread. ``astream`` pulls items from its source only when the audio
+reaches them, so an async generator that awaits (a sensor, a user, a network call) is
+consumed in step with the music.
 """
 
 from __future__ import annotations
@@ -19,13 +21,23 @@ from latentscore.audio import Audio
 from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
 from latentscore.items import Streamable
-from latentscore.render import ConfigInput, UpdateInput, render, resolve_seed, validate_duration
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec
+from latentscore.models.result import GenerateResult
+from latentscore.render import (
+    ConfigInput,
+    UpdateInput,
+    render,
+    resolve_seed,
+    validate_duration,
+    validate_model,
+)
 from latentscore.stream import AudioStream, validate_chunk_seconds, validate_transition
 from latentscore.timeline import Timeline
+from latentscore.vibe import avibe_to_result
 
 Chunk = NDArray[np.float32]
 _END = object()
-_SINGLE_ITEM = (str, MusicConfig, MusicConfigUpdate, Streamable, Mapping)
+_SINGLE_ITEM = (str, MusicConfig, MusicConfigUpdate, GenerateResult, Streamable, Mapping)
 
 
 async def arender(
@@ -34,15 +46,21 @@ async def arender(
     seed: int | None = None,
     update: UpdateInput = None,
     *,
+    model: ModelSpec = DEFAULT_MODEL,
     progress: bool = False,
 ) -> Audio:
-    """``await ls.arender(...)``: :func:`latentscore.render` in a worker thread.
+    """``await ls.arender(...)``: :func:`latentscore.render` off the event loop.
 
-    Same arguments, same result (the same seed gives the same samples); the event loop keeps
-    serving other tasks while the engine runs.
+    Same arguments, same result (the same seed gives the same samples, the same text the
+    same config and metadata); the event loop keeps serving other tasks while the model and
+    the engine run. ``model`` is checked before anything is awaited.
     """
+    validate_model(model)
+    if isinstance(config_or_update, str):
+        # answered first so a model with a native async path is awaited, not run in a thread
+        config_or_update = await avibe_to_result(config_or_update, model)
     return await asyncio.to_thread(
-        render, config_or_update, duration, seed, update, progress=progress
+        render, config_or_update, duration, seed, update, model=model, progress=progress
     )
 
 
@@ -53,6 +71,7 @@ def astream(
     *,
     duration: float = 60.0,
     seed: int | None = None,
+    model: ModelSpec = DEFAULT_MODEL,
 ) -> AsyncIterator[Chunk]:
     """Float32 chunks of ``source`` played as a stream, as an async iterator.
 
@@ -63,8 +82,11 @@ def astream(
     rendered reaches the end of the current one. Each item plays ``duration`` seconds (60
     by default, like ``stream``) unless it is a Streamable with its own; changes take
     ``transition_seconds``. The stream ends after the last item; a source that yields
-    nothing raises InvalidConfigError. Arguments are validated when called.
+    nothing raises InvalidConfigError. Vibe strings are answered by ``model`` (default
+    ``"fast"``) without blocking the loop. Arguments, ``model`` included, are validated when
+    called.
     """
+    validate_model(model)
     if isinstance(source, AudioStream):
         return source.__aiter__()
     if isinstance(source, _SINGLE_ITEM):
@@ -76,6 +98,7 @@ def astream(
             transition=transition_seconds,
             chunk_seconds=chunk_seconds,
             seed=seed,
+            model=model,
         ).__aiter__()
     item_seconds = validate_duration(duration)
     transition = validate_transition(transition_seconds, "transition_seconds")
@@ -95,7 +118,19 @@ def astream(
             field="source",
             value=source,
         )
-    return _drive(fetch, chunk, item_seconds, transition, chosen_seed)
+    return _drive(fetch, chunk, item_seconds, transition, chosen_seed, model)
+
+
+async def _answer_text(item: object, model: ModelSpec) -> object:
+    """Replace vibe text (bare or in a Streamable) by the model's answer, awaited."""
+    if isinstance(item, str):
+        return await avibe_to_result(item, model)
+    if isinstance(item, Streamable) and isinstance(item.content, str):
+        result = await avibe_to_result(item.content, model)
+        return Streamable(
+            result, duration=item.duration, transition_duration=item.transition_duration
+        )
+    return item
 
 
 async def _drive(
@@ -104,9 +139,10 @@ async def _drive(
     duration: float,
     transition: float,
     seed: int,
+    model: ModelSpec,
 ) -> AsyncIterator[Chunk]:
     """Pull items as the audio needs them; render each chunk off the event loop."""
-    timeline = Timeline(seed)
+    timeline = Timeline(seed, model=model)
     chunk = max(1, round(chunk_seconds * timeline.sample_rate))
     exhausted = False
     while True:
@@ -119,6 +155,7 @@ async def _drive(
                         "astream: the source yielded no items", field="source", value=None
                     )
             else:
+                item = await _answer_text(item, model)
                 await asyncio.to_thread(timeline.push_item, item, duration, transition)
         n = min(chunk, timeline.end - timeline.position)
         if n <= 0:

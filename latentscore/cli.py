@@ -1,7 +1,10 @@
-"""The ``latentscore`` command line: render, demo, doctor, presets, schema.
+"""The ``latentscore`` command line: config, render, demo, doctor, presets, schema.
 
-Every user error (bad label, unknown preset, unreadable file) prints one red line on stderr
-and exits with status 2; tracebacks are reserved for bugs.
+Vibe text ("warm sunset over water") is turned into a MusicConfig by a vibe model
+(``--model``, default ``fast``: offline, no torch). Every user error (empty text, unknown
+model, bad label, unknown preset, unreadable file) prints one red line on stderr and exits
+with status 2; tracebacks are reserved for bugs. Heavy modules load inside the commands that
+need them, so ``latentscore config "..."`` starts in well under a second plus the model load.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from latentscore import presets as preset_lib
 from latentscore.config import (
@@ -24,11 +28,13 @@ from latentscore.config import (
     config_json_schema,
     parse_assignments,
 )
-from latentscore.errors import AudioDeviceError, LatentScoreError
+from latentscore.errors import AudioDeviceError, LatentScoreError, ModelNotAvailableError
+from latentscore.models.base import DEFAULT_MODEL
 
 EXIT_USAGE = 2
 PROGRESS_MIN_SECONDS = 5.0
 DEFAULT_DEMO_PRESET = "morning_mist"
+DEFAULT_DEMO_VIBE = "morning mist over a quiet lake"
 
 out = Console()
 err = Console(stderr=True)
@@ -37,11 +43,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
-    help="""LatentScore: ambient music from a MusicConfig, rendered locally.
+    help="""LatentScore: ambient music from a vibe or a MusicConfig, rendered locally.
 
 [bold]Examples[/bold]
 
-  [dim]# hear a preset (saves demo.wav when there is no audio device)[/dim]
+  [dim]# describe a mood: the fast model picks a config, the engine renders it[/dim]
+  latentscore render "warm sunset over water" -d 60 -o sunset.wav
+
+  [dim]# just the config the text asks for, as JSON (--full: title, palettes too)[/dim]
+  latentscore config "rainy night in a jazz bar"
+
+  [dim]# hear a vibe or a preset (saves demo.wav when there is no audio device)[/dim]
+  latentscore demo "neon city at midnight"
   latentscore demo --preset midnight_jazz
 
   [dim]# render 60 s of a preset; the output format follows the extension[/dim]
@@ -63,9 +76,20 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Vibe model: fast (offline, default), expressive, or external:<litellm model id>.",
+    ),
+]
+
+
 def fail(message: str) -> NoReturn:
     """Print one red line and exit with the usage-error status."""
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    # escaped: messages quote user input and names like items[1], which rich reads as markup
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -122,8 +146,79 @@ def build_config(config: Path | None, preset: str | None, sets: list[str]) -> Mu
     return parse_sets(sets).apply_to(base) if sets else base
 
 
+def read_source(source: str) -> MusicConfig | str:
+    """What a positional argument names: a preset, a JSON config (inline or a .json file),
+    or else vibe text for the model.
+
+    Presets and JSON win so that ``latentscore render lofi_study`` keeps meaning the preset;
+    anything else (``"lofi study session"``) is a description of a mood.
+    """
+    stripped = source.strip()
+    if stripped in preset_lib.list_presets():
+        return preset_lib.load(stripped)
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            fail(f"the argument looks like JSON but is not valid JSON: {exc}")
+        return MusicConfig.model_validate(data)
+    if stripped.lower().endswith(".json"):
+        return load_config_file(Path(stripped))
+    return source
+
+
+def text_source(
+    source: str | None, config: Path | None, preset: str | None
+) -> MusicConfig | str | None:
+    """The positional TEXT argument, checked against --config/--preset (give one)."""
+    if source is None:
+        return None
+    if config is not None or preset is not None:
+        fail("give either a TEXT/preset argument or --config/--preset, not both")
+    return read_source(source)
+
+
+def describe(result: object) -> str:
+    """One line naming what the model made of the text (empty for config renders)."""
+    title = getattr(result, "title", "")
+    if not title:
+        return ""
+    return f"{title!r} (model {getattr(result, 'model', '') or '?'})"
+
+
+@app.command("config")
+def vibe_config(
+    text: Annotated[str, typer.Argument(help="A vibe: a mood, scene or musical description.")],
+    model: ModelOption = DEFAULT_MODEL,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Print the model's whole answer: title, thinking, config, palettes."
+        ),
+    ] = False,
+) -> None:
+    """Print the MusicConfig a vibe text asks for, as JSON on stdout (nothing is rendered).
+
+    Example: latentscore config "rainy night in a jazz bar" > jazz.json
+    then: latentscore render --config jazz.json -o jazz.wav
+    """
+    from latentscore.vibe import vibe_to_result
+
+    result = guarded(lambda: vibe_to_result(text, model))
+    payload = result.model_dump(mode="json") if full else result.config.model_dump(mode="json")
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
 @app.command()
 def render(
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TEXT]",
+            help="Vibe text (e.g. 'warm sunset over water'), a preset name or a JSON config.",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="MusicConfig JSON file.")
     ] = None,
@@ -148,16 +243,28 @@ def render(
     midi: Annotated[
         Path | None, typer.Option("--midi", help="Also write the notes as a .mid file.")
     ] = None,
+    model: ModelOption = DEFAULT_MODEL,
 ) -> None:
-    """Render a config (default, --preset or --config, plus --set overrides) to a file.
+    """Render vibe text or a config (default, --preset or --config, plus --set) to a file.
 
-    Example: latentscore render --preset midnight_jazz --set tempo=+1 -o jazz.wav --midi jazz.mid
+    Examples: latentscore render "warm sunset over water" -o sunset.wav;
+    latentscore render --preset midnight_jazz --set tempo=+1 -o jazz.wav --midi jazz.mid
     """
     from latentscore.audio_file import MIDI_EXTENSIONS, SUPPORTED_EXTENSIONS
     from latentscore.render import render as render_audio
+    from latentscore.render import validate_model
 
     def run() -> None:
-        cfg = build_config(config, preset, sets or [])
+        validate_model(model)
+        positional = text_source(source, config, preset)
+        what: MusicConfig | str
+        if positional is None:
+            what = build_config(config, preset, sets or [])
+        elif isinstance(positional, MusicConfig) and sets:
+            what = parse_sets(sets).apply_to(positional)
+        else:
+            what = positional
+        update = parse_sets(sets) if sets and isinstance(what, str) else None
         if output.suffix.lower() not in SUPPORTED_EXTENSIONS:
             fail(
                 f"unsupported output extension {output.suffix or '(none)'!r}; "
@@ -166,13 +273,17 @@ def render(
         if midi is not None and midi.suffix.lower() not in MIDI_EXTENSIONS:
             fail(f"--midi expects a .mid file, got {str(midi)!r}")
         audio = render_audio(
-            cfg,
+            what,
             duration=duration,
             seed=seed,
+            update=update,
+            model=model,
             progress=duration >= PROGRESS_MIN_SECONDS and out.is_terminal,
         )
         saved = audio.save(output)
         out.print(f"Saved {saved} ({audio.duration:.1f} s, seed {audio.seed})", highlight=False)
+        if about := describe(audio.metadata):
+            out.print(f"Vibe: {about}", highlight=False)
         if midi is not None:
             audio.save_midi(midi)
             out.print(f"Saved {midi} ({len(audio.notes)} notes)", highlight=False)
@@ -182,31 +293,57 @@ def render(
 
 @app.command()
 def demo(
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TEXT]",
+            help=f"Vibe text to play (default: '{DEFAULT_DEMO_VIBE}').",
+            show_default=False,
+        ),
+    ] = None,
     duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 30.0,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Also save here (used when there is no device)."),
     ] = None,
     preset: Annotated[
-        str, typer.Option("--preset", "-p", help="Preset to play.")
-    ] = DEFAULT_DEMO_PRESET,
+        str | None, typer.Option("--preset", "-p", help="Play a preset instead of a vibe.")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,
+    model: ModelOption = DEFAULT_MODEL,
 ) -> None:
-    """Render a preset and play it; without an audio device, save it to a file instead.
+    """Render a vibe (or --preset) and play it; without an audio device, save a file instead.
 
-    Example: latentscore demo --preset neon_city --duration 20
+    With no arguments it plays a default vibe through the fast model (falling back to the
+    morning_mist preset in a build without it).
+    Examples: latentscore demo "neon city at midnight"; latentscore demo --preset neon_city
     """
     from latentscore.playback import check_output_device, load_sounddevice
     from latentscore.render import render as render_audio
+    from latentscore.render import validate_model
 
     def run() -> None:
-        cfg = preset_lib.load(preset)
-        audio = render_audio(
-            cfg,
-            duration=duration,
-            seed=seed,
-            progress=duration >= PROGRESS_MIN_SECONDS and out.is_terminal,
-        )
+        validate_model(model)
+        if text is not None and preset is not None:
+            fail("give either a TEXT argument or --preset, not both")
+        what: MusicConfig | str
+        if preset is not None:
+            what = preset_lib.load(preset)
+        else:
+            what = read_source(text or DEFAULT_DEMO_VIBE)
+        render_args: dict[str, Any] = {
+            "duration": duration,
+            "seed": seed,
+            "progress": duration >= PROGRESS_MIN_SECONDS and out.is_terminal,
+        }
+        try:
+            audio = render_audio(what, model=model, **render_args)
+        except ModelNotAvailableError as exc:
+            if text is not None or model != DEFAULT_MODEL:
+                raise  # the user asked for this text or model: say it is missing
+            err.print(f"[yellow]{escape(str(exc))}[/yellow]; playing the preset instead.")
+            audio = render_audio(preset_lib.load(DEFAULT_DEMO_PRESET), **render_args)
+        name = preset or describe(audio.metadata) or "the demo"
         if output is not None:
             out.print(f"Saved {audio.save(output)}", highlight=False)
         try:
@@ -218,7 +355,10 @@ def demo(
             err.print(f"[yellow]No audio output:[/yellow] {exc}", highlight=False, soft_wrap=True)
             out.print(f"Saved the demo to {target} instead; play it with any audio player.")
             return
-        out.print(f"Playing {preset} ({audio.duration:.0f} s, seed {audio.seed}); Ctrl-C stops.")
+        out.print(
+            f"Playing {name} ({audio.duration:.0f} s, seed {audio.seed}); Ctrl-C stops.",
+            highlight=False,
+        )
         try:
             audio.play()
         except AudioDeviceError as exc:

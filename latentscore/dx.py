@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from latentscore.live import DEFAULT_ITEM_SECONDS, CueStart, LiveStream
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec
 
 __all__ = ["CueStart", "LiveStream", "live"]
 
@@ -22,13 +23,18 @@ def live(
     *,
     duration: float = DEFAULT_ITEM_SECONDS,
     seed: int | None = None,
+    model: ModelSpec = DEFAULT_MODEL,
 ) -> LiveStream:
     """Music driven by ``source``, a sync or async generator (or iterable) of items.
 
     Items are MusicConfig, MusicConfigUpdate (applied to what plays now; Steps included),
-    dict updates, vibe strings (need a text model) or Streamable (its own duration and
+    dict updates, vibe strings, GenerateResults or Streamable (its own duration and
     transition). A bare item plays ``duration`` seconds (default 60) and is reached over
     ``transition_seconds``. Nothing runs until the stream is played or read.
+
+    Vibe strings are turned into configs by ``model`` (``"fast"`` by default, or any
+    ``model=`` that :func:`latentscore.render` takes) in a background thread while the
+    current item keeps playing; an unknown model name raises InvalidConfigError now.
 
     Example::
 
@@ -46,4 +52,5 @@ def live(
         transition_seconds=transition_seconds,
         duration=duration,
         seed=seed,
+        model=model,
     )

@@ -1,11 +1,13 @@
 """Stream items: what a stream or live generator may yield, and how each one changes the music.
 
 An item is a vibe string, a :class:`MusicConfig`, a :class:`MusicConfigUpdate` (applied to
-the config playing now, Steps included) or a :class:`Streamable` wrapping one of those with
-its own duration and transition. :func:`resolve_item` turns any of them into a
-:class:`Cue` (the next config, how long it plays, how long the transition takes, and whether
-the change can be a glide); :func:`perform_cue` applies a cue to a
-:class:`~synth.performer.Performer`.
+the config playing now, Steps included), a :class:`~latentscore.models.result.GenerateResult`
+(a model's answer you already have) or a :class:`Streamable` wrapping one of those with its
+own duration and transition. :func:`resolve_item` turns any of them into a :class:`Cue` (the
+next config, how long it plays, how long the transition takes, whether the change can be a
+glide, and for text the model's answer); :func:`perform_cue` applies a cue to a
+:class:`~synth.performer.Performer`. Vibe strings are answered by the ``model`` the stream
+was made with (``"fast"`` by default).
 
 Glide or crossfade: an update that only moves continuous fields (tempo, brightness, space,
 motion, stereo, echo, human, attack, grain, density) glides them on the running engine, so
@@ -23,19 +25,22 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec
+from latentscore.models.result import GenerateResult
 from latentscore.params import to_synth_params
-from latentscore.vibe import vibe_to_config
+from latentscore.vibe import vibe_to_result
 from synth.params import CONTINUOUS
 from synth.performer import Performer
 
 GLIDE_FIELDS: frozenset[str] = frozenset((*CONTINUOUS, "density"))
-Content = str | MusicConfig | MusicConfigUpdate
+Content = str | MusicConfig | MusicConfigUpdate | GenerateResult
 
 
 class Streamable(BaseModel):
     """One stream item with its own timing: ``Streamable(content, duration, transition_duration)``.
 
-    ``content`` is a vibe string, a MusicConfig or a MusicConfigUpdate; ``duration`` (seconds
+    ``content`` is a vibe string, a MusicConfig, a MusicConfigUpdate or a GenerateResult;
+    ``duration`` (seconds
     this item plays, > 0) and ``transition_duration`` (seconds of glide/crossfade into it,
     >= 0) override the stream's defaults when given.
     """
@@ -73,16 +78,31 @@ class Streamable(BaseModel):
 
 @dataclass(frozen=True)
 class Cue:
-    """A resolved item: play ``config`` for ``duration`` s, reached over ``transition`` s."""
+    """A resolved item: play ``config`` for ``duration`` s, reached over ``transition`` s.
+
+    ``result`` is the model's answer (title, palettes, ...) when the item was vibe text or a
+    GenerateResult, so streams can report what each section was called.
+    """
 
     config: MusicConfig
     duration: float
     transition: float
     glide: bool
+    result: GenerateResult | None = None
 
 
-def resolve_item(item: Any, current: MusicConfig | None, duration: float, transition: float) -> Cue:
-    """Turn a stream item into a Cue, relative to the config playing now (``current``)."""
+def resolve_item(
+    item: Any,
+    current: MusicConfig | None,
+    duration: float,
+    transition: float,
+    model: ModelSpec = DEFAULT_MODEL,
+) -> Cue:
+    """Turn a stream item into a Cue, relative to the config playing now (``current``).
+
+    Vibe text is answered by ``model`` here, so this may take a model call: streams and
+    live generators run it off the audio path (and off the event loop).
+    """
     if isinstance(item, Streamable):
         duration = item.duration if item.duration is not None else duration
         transition = (
@@ -90,24 +110,27 @@ def resolve_item(item: Any, current: MusicConfig | None, duration: float, transi
         )
         item = item.content
     base = current or MusicConfig()
+    result: GenerateResult | None = None
+    if isinstance(item, str):
+        item = vibe_to_result(item, model)
+    if isinstance(item, GenerateResult):
+        result = item
+        item = item.config
     if isinstance(item, MusicConfig):
         config, changed = item, _changed_fields(base, item)
     elif isinstance(item, MusicConfigUpdate):
         config = item.apply_to(base)
         changed = _changed_fields(base, config)
     elif isinstance(item, dict):
-        return resolve_item(MusicConfigUpdate(**item), current, duration, transition)
-    elif isinstance(item, str):
-        config = vibe_to_config(item)
-        changed = _changed_fields(base, config)
+        return resolve_item(MusicConfigUpdate(**item), current, duration, transition, model)
     else:
         raise InvalidConfigError(
-            f"stream item: expected a vibe string, MusicConfig, MusicConfigUpdate or "
-            f"Streamable, got {type(item).__name__}",
+            f"stream item: expected a vibe string, MusicConfig, MusicConfigUpdate, "
+            f"GenerateResult or Streamable, got {type(item).__name__}",
             value=item,
         )
     glide = current is not None and changed <= GLIDE_FIELDS
-    return Cue(config=config, duration=duration, transition=transition, glide=glide)
+    return Cue(config=config, duration=duration, transition=transition, glide=glide, result=result)
 
 
 def _changed_fields(old: MusicConfig, new: MusicConfig) -> set[str]:

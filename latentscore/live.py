@@ -43,9 +43,10 @@ from latentscore.config import MusicConfig
 from latentscore.errors import InvalidConfigError
 from latentscore.item_feed import END, ItemFeed, Pulled, _End
 from latentscore.items import Cue, perform_cue, resolve_item
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec
 from latentscore.params import to_synth_params
 from latentscore.player import OutputBackend, PlaybackStats, Player, play_stream
-from latentscore.render import resolve_seed
+from latentscore.render import resolve_seed, validate_model
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE
 from synth.performer import Performer
@@ -86,6 +87,10 @@ class LiveStream:
 
     Iterating it (or :meth:`chunks`) yields float32 chunks of ``chunk_seconds``. Use it as a
     context manager (or call :meth:`close`) to stop the generator and its thread.
+
+    Vibe strings are answered by ``model`` (default ``"fast"``; checked when the stream is
+    made) in the feed's background thread, never on the audio path; each
+    :class:`CueStart` in :attr:`cues` keeps the model's answer as ``cue.result``.
     """
 
     def __init__(
@@ -97,11 +102,13 @@ class LiveStream:
         duration: float = DEFAULT_ITEM_SECONDS,
         seed: int | None = None,
         sample_rate: int = SAMPLE_RATE,
+        model: ModelSpec = DEFAULT_MODEL,
     ) -> None:
         self.chunk_seconds = _positive("chunk_seconds", chunk_seconds)
         self.transition_seconds = _positive("transition_seconds", transition_seconds, True)
         self.item_seconds = _positive("duration", duration)
         self.seed = resolve_seed(seed)
+        self.model = validate_model(model)
         self.sample_rate = sample_rate
         self.chunk_samples = max(1, round(self.chunk_seconds * sample_rate))
         self.cues: list[CueStart] = []  # every item that took effect, in order
@@ -249,7 +256,9 @@ class LiveStream:
 
     def _resolver(self, current: MusicConfig | None) -> Any:
         def resolve(item: Any) -> Cue:
-            return resolve_item(item, current, self.item_seconds, self.transition_seconds)
+            return resolve_item(
+                item, current, self.item_seconds, self.transition_seconds, self.model
+            )
 
         return resolve
 

@@ -19,8 +19,10 @@ import numpy as np
 from latentscore.audio import Audio
 from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec, resolve_model
+from latentscore.models.result import GenerateResult, Palette
 from latentscore.params import to_synth_params
-from latentscore.vibe import vibe_to_config
+from latentscore.vibe import vibe_to_result
 from synth.engine import Engine
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE
@@ -28,42 +30,122 @@ from synth.params import SAMPLE_RATE
 MAX_DURATION_S = 24 * 3600.0
 BLOCK_SECONDS = 1.0
 
-ConfigInput = MusicConfig | MusicConfigUpdate | Mapping[str, Any] | str | None
+ConfigInput = MusicConfig | MusicConfigUpdate | GenerateResult | Mapping[str, Any] | str | None
 UpdateInput = MusicConfigUpdate | Mapping[str, Any] | None
+
+
+_NAMED_MODELS = ("fast", "expressive")
 
 
 @dataclass(frozen=True)
 class RenderInfo:
-    """What a render was made from; stored as ``Audio.metadata`` so it can be reproduced."""
+    """What a render was made from; stored as ``Audio.metadata`` so it can be reproduced.
+
+    ``config`` is what played (after ``update``). For a vibe-text render, ``result`` is the
+    model's whole answer, and :attr:`title`, :attr:`thinking`, :attr:`palettes`,
+    :attr:`model` and :attr:`source` read from it; for a config render they are empty
+    (``""`` / ``()``), so code that shows a title or colours needs no branch.
+    """
 
     config: MusicConfig
     seed: int
     duration: float
     tempo_bpm: float
+    result: GenerateResult | None = None
+
+    @property
+    def title(self) -> str:
+        """The model's short name for the piece (``""`` for a config render)."""
+        return self.result.title if self.result is not None else ""
+
+    @property
+    def thinking(self) -> str:
+        """The model's reasoning (``""`` for the fast model and for config renders)."""
+        return self.result.thinking if self.result is not None else ""
+
+    @property
+    def palettes(self) -> tuple[Palette, ...]:
+        """Three five-colour palettes that go with the music (``()`` for a config render)."""
+        return self.result.palettes if self.result is not None else ()
+
+    @property
+    def model(self) -> str:
+        """Which model answered the text (``"fast"``, ...; ``""`` for a config render)."""
+        return self.result.model if self.result is not None else ""
+
+    @property
+    def source(self) -> str:
+        """For the fast model, the library scene closest to the text (else ``""``)."""
+        return self.result.source if self.result is not None else ""
 
 
-def resolve_config(config_or_update: ConfigInput = None, update: UpdateInput = None) -> MusicConfig:
+def validate_model(model: ModelSpec) -> ModelSpec:
+    """Check a ``model=`` argument without loading anything; returns it unchanged.
+
+    Called when ``render``, ``stream``, ``dx.live`` or ``astream`` is called, so a typo such
+    as ``model="fastt"`` fails at once (InvalidConfigError naming ``model``) rather than
+    minutes into a stream when the first vibe text arrives. Known names and model objects
+    pass without being loaded: a config-only render never pays for a model it does not use.
+    """
+    if model is None:
+        return DEFAULT_MODEL
+    if isinstance(model, str):
+        name = model.strip()
+        if name in _NAMED_MODELS or name.startswith("external:"):
+            return model
+    elif callable(getattr(model, "to_model", None)):
+        return model  # e.g. ExternalModelSpec: builds its model when first used
+    resolve_model(model)  # an object is checked cheaply; an unknown name raises, naming model
+    return model
+
+
+def resolve_config(
+    config_or_update: ConfigInput = None,
+    update: UpdateInput = None,
+    *,
+    model: ModelSpec = DEFAULT_MODEL,
+) -> MusicConfig:
     """The MusicConfig ``render`` would play for these arguments.
 
     ``None`` is the default config, a MusicConfigUpdate applies to the default config, a
-    mapping is validated as a complete MusicConfig (missing fields take defaults), and
-    ``update`` (labels or Steps) is applied last. A string is a vibe text, which needs a
-    text-to-config model that is not installed yet.
+    mapping is validated as a complete MusicConfig (missing fields take defaults), a string
+    is a vibe text turned into a config by ``model`` (see :func:`latentscore.vibe_to_config`),
+    a GenerateResult (a model answer you already have) plays its config, and ``update``
+    (labels or Steps) is applied last.
     """
+    return resolve_render_input(config_or_update, update, model=model)[0]
+
+
+def resolve_render_input(
+    config_or_update: ConfigInput = None,
+    update: UpdateInput = None,
+    *,
+    model: ModelSpec = DEFAULT_MODEL,
+) -> tuple[MusicConfig, GenerateResult | None]:
+    """:func:`resolve_config` plus the model's answer when the input was vibe text.
+
+    The answer (title, palettes, ...) is kept apart from the returned config because
+    ``update`` may have changed the config after the model chose it.
+    """
+    validate_model(model)
+    result: GenerateResult | None = None
     if config_or_update is None:
         config = MusicConfig()
     elif isinstance(config_or_update, MusicConfig):
         config = config_or_update
     elif isinstance(config_or_update, MusicConfigUpdate):
         config = config_or_update.apply_to(MusicConfig())
+    elif isinstance(config_or_update, GenerateResult):
+        result, config = config_or_update, config_or_update.config
     elif isinstance(config_or_update, str):
-        config = vibe_to_config(config_or_update)
+        result = vibe_to_result(config_or_update, model)
+        config = result.config
     elif isinstance(config_or_update, Mapping):
         config = MusicConfig.model_validate(dict(config_or_update))
     else:
         raise InvalidConfigError(
-            f"render: expected a MusicConfig, MusicConfigUpdate, dict or None, got "
-            f"{type(config_or_update).__name__}",
+            "render: expected a vibe string, MusicConfig, MusicConfigUpdate, GenerateResult, "
+            f"dict or None, got {type(config_or_update).__name__}",
             field="config",
             value=config_or_update,
         )
@@ -77,7 +159,7 @@ def resolve_config(config_or_update: ConfigInput = None, update: UpdateInput = N
                 value=update,
             )
         config = update.apply_to(config)
-    return config
+    return config, result
 
 
 def validate_duration(duration: object) -> float:
@@ -129,27 +211,35 @@ def render(
     seed: int | None = None,
     update: UpdateInput = None,
     *,
+    model: ModelSpec = DEFAULT_MODEL,
     progress: bool = False,
 ) -> Audio:
-    """Render ``duration`` seconds of music for a config.
+    """Render ``duration`` seconds of music for a vibe text or a config.
 
     Args:
-        config_or_update: a MusicConfig, a MusicConfigUpdate (applied to the default
-            config), a dict of field -> label, or ``None`` for the default config.
+        config_or_update: a vibe text (``"warm sunset over water"``), a MusicConfig, a
+            MusicConfigUpdate (applied to the default config), a dict of field -> label,
+            a GenerateResult from :func:`latentscore.vibe_to_result`, or ``None`` for the
+            default config.
         duration: seconds, > 0 and <= 24 h.
         seed: makes the piece reproducible; ``None`` picks a random seed, reported as
             ``audio.seed`` so a render you like can be repeated.
         update: a MusicConfigUpdate or dict applied on top (Steps allowed),
             e.g. ``update=MusicConfigUpdate(tempo=Step(1))``.
+        model: which model turns text into a config: ``"fast"`` (default, offline),
+            ``"expressive"``, ``"external:<litellm model id>"`` or your own object with
+            ``generate(text) -> GenerateResult``. Checked at call time; loaded only when
+            the input is text.
         progress: show a progress bar on the terminal (uses rich).
 
     Returns:
         :class:`Audio` with the samples, the notes that start inside it, the seed and
-        a :class:`RenderInfo` as ``metadata``.
+        a :class:`RenderInfo` as ``metadata`` (for text, also the model's title,
+        thinking and palettes: ``audio.metadata.title``, ``audio.metadata.palettes``).
     """
-    config = resolve_config(config_or_update, update)
-    seconds = validate_duration(duration)
+    seconds = validate_duration(duration)  # cheap checks first: no model call for a typo
     chosen_seed = resolve_seed(seed)
+    config, result = resolve_render_input(config_or_update, update, model=model)
     params = to_synth_params(config)
     engine = Engine(params, seed=chosen_seed, sample_rate=SAMPLE_RATE)
     n_total = max(1, round(seconds * SAMPLE_RATE))
@@ -167,7 +257,9 @@ def render(
 
     notes = [e for e in events if e.start_sample < n_total]
     bpm = params.clamped().bpm
-    info = RenderInfo(config=config, seed=chosen_seed, duration=seconds, tempo_bpm=bpm)
+    info = RenderInfo(
+        config=config, seed=chosen_seed, duration=seconds, tempo_bpm=bpm, result=result
+    )
     return Audio(out, SAMPLE_RATE, notes=notes, seed=chosen_seed, tempo_bpm=bpm, metadata=info)
 
 

@@ -27,15 +27,17 @@ from latentscore.audio_file import write_audio_chunks
 from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
 from latentscore.items import Streamable
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec
+from latentscore.models.result import GenerateResult
 from latentscore.params import to_synth_params
-from latentscore.render import resolve_seed, validate_duration
+from latentscore.render import resolve_seed, validate_duration, validate_model
 from latentscore.timeline import Timeline
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE
 
 MIN_CHUNK_S = 0.01
 MAX_CHUNK_S = 60.0
-ITEM_TYPES = (str, MusicConfig, MusicConfigUpdate, Streamable, Mapping)
+ITEM_TYPES = (str, MusicConfig, MusicConfigUpdate, GenerateResult, Streamable, Mapping)
 
 
 def validate_chunk_seconds(value: object, name: str = "chunk_seconds") -> float:
@@ -68,8 +70,8 @@ def validate_item(item: object, where: str) -> None:
     """Reject anything that cannot be a stream item, naming its position (``items[2]``)."""
     if not isinstance(item, ITEM_TYPES):
         raise InvalidConfigError(
-            f"{where}: expected a vibe string, MusicConfig, MusicConfigUpdate, dict or "
-            f"Streamable, got {type(item).__name__}",
+            f"{where}: expected a vibe string, MusicConfig, MusicConfigUpdate, dict, "
+            f"GenerateResult or Streamable, got {type(item).__name__}",
             field=where,
             value=item,
         )
@@ -84,7 +86,12 @@ def item_duration(item: object, default: float) -> float:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """What a stream was made from; stored as ``Audio.metadata`` by :meth:`AudioStream.collect`."""
+    """What a stream was made from; stored as ``Audio.metadata`` by :meth:`AudioStream.collect`.
+
+    ``boundaries`` holds each item's start sample; ``results`` the model's answer for each
+    item (``None`` where the item was a config or update), in the same order, and
+    :attr:`titles` their titles (``""`` for non-text items).
+    """
 
     items: tuple[object, ...]
     seed: int
@@ -92,6 +99,12 @@ class StreamInfo:
     transition: float
     chunk_seconds: float
     boundaries: tuple[int, ...]
+    results: tuple[GenerateResult | None, ...] = ()
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        """Per-item titles from the model (``""`` for items that were not text)."""
+        return tuple(r.title if r is not None else "" for r in self.results)
 
 
 class AudioStream:
@@ -111,6 +124,8 @@ class AudioStream:
             the item's duration).
         chunk_seconds: size of the yielded chunks; it never changes the samples.
         seed: ``None`` draws one; read it back as :attr:`seed` to reproduce the stream.
+        model: answers vibe strings (``"fast"`` by default; any ``model=`` accepted by
+            :func:`latentscore.render`). Checked now, used when the stream reaches text.
     """
 
     def __init__(
@@ -121,6 +136,7 @@ class AudioStream:
         transition: float = 5.0,
         chunk_seconds: float = 1.0,
         seed: int | None = None,
+        model: ModelSpec = DEFAULT_MODEL,
     ) -> None:
         if len(items) == 0:
             raise InvalidConfigError(
@@ -136,6 +152,7 @@ class AudioStream:
         self.transition = validate_transition(transition)
         self.chunk_seconds = validate_chunk_seconds(chunk_seconds)
         self.seed = resolve_seed(seed)
+        self.model = validate_model(model)
         self.sample_rate = SAMPLE_RATE
         total = 0.0
         for item in self.items:  # same order of float sums as Timeline, so ends agree exactly
@@ -152,7 +169,7 @@ class AudioStream:
 
     # --- iteration -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[NDArray[np.float32]]:
-        return self._chunks(Timeline(self.seed, self.sample_rate))
+        return self._chunks(self._timeline())
 
     def _chunks(self, timeline: Timeline) -> Iterator[NDArray[np.float32]]:
         """Render ``timeline`` to the end, pushing each item just before it is needed."""
@@ -189,7 +206,7 @@ class AudioStream:
     # --- whole-stream outputs ------------------------------------------------------------
     def collect(self) -> Audio:
         """Render the whole stream into one :class:`Audio` (samples, notes, seed, info)."""
-        timeline = Timeline(self.seed, self.sample_rate)
+        timeline = self._timeline()
         out = np.empty(self.n_samples, dtype=np.float32)
         notes: list[NoteEvent] = []
         pos = 0
@@ -242,6 +259,9 @@ class AudioStream:
         return player.play_stream(self, device=device)
 
     # --- helpers -------------------------------------------------------------------------
+    def _timeline(self) -> Timeline:
+        return Timeline(self.seed, self.sample_rate, model=self.model)
+
     def _first_bpm(self, timeline: Timeline) -> float | None:
         if not timeline.scheduled:
             return None
@@ -255,6 +275,7 @@ class AudioStream:
             transition=self.transition,
             chunk_seconds=self.chunk_seconds,
             boundaries=tuple(start for start, _ in timeline.scheduled),
+            results=tuple(cue.result for _, cue in timeline.scheduled),
         )
 
 
@@ -264,6 +285,7 @@ def stream(
     transition: float = 5.0,
     chunk_seconds: float = 1.0,
     seed: int | None = None,
+    model: ModelSpec = DEFAULT_MODEL,
 ) -> AudioStream:
     """Play ``items`` one after another as one continuous, lazily rendered stream.
 
@@ -271,9 +293,15 @@ def stream(
     ``transition_duration``); the first item starts at once and each later one is reached by
     a ``transition``-second glide (updates of continuous fields) or equal-power crossfade
     (anything else), starting exactly at its boundary. The stream ends after the last item.
-    Arguments are validated now (InvalidConfigError names the bad one); vibe strings are
-    turned into configs when the stream reaches them.
+    Arguments are validated now (InvalidConfigError names the bad one, ``model`` included);
+    vibe strings are turned into configs by ``model`` (default ``"fast"``) when the stream
+    reaches them, and ``stream.collect().metadata.titles`` lists the model's title per item.
     """
     return AudioStream(
-        items, duration=duration, transition=transition, chunk_seconds=chunk_seconds, seed=seed
+        items,
+        duration=duration,
+        transition=transition,
+        chunk_seconds=chunk_seconds,
+        seed=seed,
+        model=model,
     )

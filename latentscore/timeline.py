@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from latentscore.config import MusicConfig
 from latentscore.items import Cue, perform_cue, resolve_item
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec
 from latentscore.params import to_synth_params
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE
@@ -49,9 +50,12 @@ class Timeline:
     config playing.
     """
 
-    def __init__(self, seed: int, sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(
+        self, seed: int, sample_rate: int = SAMPLE_RATE, *, model: ModelSpec = DEFAULT_MODEL
+    ) -> None:
         self.seed = int(seed)
         self.sample_rate = sample_rate
+        self.model = model  # answers vibe-text items (see latentscore.vibe)
         self.position = 0
         self.performer: Performer | None = None
         self._origin = 0  # timeline sample where the performer's sample 0 sits
@@ -102,10 +106,12 @@ class Timeline:
         """Resolve a stream item against the last pushed config and schedule it.
 
         ``duration`` and ``transition`` are the defaults a :class:`Streamable` may override.
-        May raise :class:`~latentscore.errors.ModelNotAvailableError` for vibe text, or
-        :class:`~latentscore.errors.InvalidConfigError` for an unknown item type.
+        Vibe text is answered by the timeline's ``model`` (a model call: drivers run this
+        off the event loop). May raise :class:`~latentscore.errors.InvalidConfigError` (empty
+        text, unknown item type or model) or
+        :class:`~latentscore.errors.ModelNotAvailableError`.
         """
-        cue = resolve_item(item, self._last_config, duration, transition)
+        cue = resolve_item(item, self._last_config, duration, transition, self.model)
         self.push(cue)
         return cue
 

@@ -13,10 +13,11 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
+import latentscore as ls
 from latentscore import presets
 from latentscore.audio import Audio
 from latentscore.cli import app
-from latentscore.config import FIELDS
+from latentscore.config import FIELDS, MusicConfig
 from latentscore.errors import AudioDeviceError
 from tests.jack import jack_server  # noqa: F401  (fixture)
 
@@ -26,7 +27,7 @@ runner = CliRunner()
 def test_help_teaches_with_examples() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for word in ("render", "demo", "doctor", "presets", "schema", "--preset", "--set"):
+    for word in ("config", "render", "demo", "doctor", "presets", "schema", "--preset", "--set"):
         assert word in result.output
 
 
@@ -103,6 +104,87 @@ def test_user_errors_exit_2_with_one_clear_line(
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+# --- vibe text: `config`, `render TEXT`, --model ----------------------------------------------
+def test_config_prints_the_vibes_config_as_json() -> None:
+    result = runner.invoke(app, ["config", "rainy night in a jazz bar"])
+    assert result.exit_code == 0, result.output
+    config = MusicConfig.model_validate(json.loads(result.stdout))
+    assert config == ls.vibe_to_config("rainy night in a jazz bar")
+    same = runner.invoke(app, ["config", "rainy night in a jazz bar", "--model", "fast"])
+    assert same.stdout == result.stdout
+
+
+def test_config_full_prints_the_whole_answer() -> None:
+    result = runner.invoke(app, ["config", "warm sunset over water", "--full"])
+    assert result.exit_code == 0, result.output
+    answer = ls.GenerateResult.model_validate(json.loads(result.stdout))
+    assert answer == ls.vibe_to_result("warm sunset over water")
+    assert answer.title and answer.model == "fast" and len(answer.palettes) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["config", "   "], "empty"),
+        (["config", ""], "empty"),
+        (["config", "calm", "--model", "fastt"], "model"),
+        (["render", "   ", "-d", "0.2"], "empty"),
+        (["render", "calm", "-d", "0.2", "-m", "fastt"], "model"),
+        (["render", "calm", "--preset", "deep_space"], "not both"),
+        (["render", "{tempo: fast", "-d", "0.2"], "not valid JSON"),
+        (["demo", "calm", "--preset", "deep_space"], "not both"),
+    ],
+)
+def test_vibe_user_errors_exit_2(
+    args: list[str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr and result.stderr.startswith("error:")
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_render_text_uses_the_model_and_names_the_piece(tmp_path: Path) -> None:
+    out = tmp_path / "v.wav"
+    args = ["render", "warm sunset over water", "-d", "0.5", "--seed", "3", "-o", str(out)]
+    result = runner.invoke(app, [*args, "--model", "fast", "--set", "tempo=+1"])
+    assert result.exit_code == 0, result.output
+    title = ls.vibe_to_result("warm sunset over water").title
+    assert title in result.output and "model fast" in result.output
+    data, _ = sf.read(str(out), dtype="float32")
+    want = ls.render("warm sunset over water", duration=0.5, seed=3, update={"tempo": ls.Step(1)})
+    assert data.shape == want.samples.shape and float(abs(data - want.samples).max()) == 0.0
+
+
+def test_render_positional_preset_and_json_are_configs(tmp_path: Path) -> None:
+    out = tmp_path / "p.wav"
+    result = runner.invoke(
+        app, ["render", "deep_space", "-d", "0.3", "--seed", "1", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Vibe:" not in result.output  # a preset, not text for the model
+    expected = ls.render(presets.load("deep_space"), duration=0.3, seed=1)
+    assert float(abs(sf.read(str(out), dtype="float32")[0] - expected.samples).max()) == 0.0
+    inline = runner.invoke(app, ["render", '{"tempo": "fast"}', "-d", "0.3", "-o", str(out)])
+    assert inline.exit_code == 0 and "Vibe:" not in inline.output
+
+
+def test_config_cli_imports_no_torch_or_transformers() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "latentscore.cli", "config", "warm sunset"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    MusicConfig.model_validate(json.loads(proc.stdout))
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    heavy = {"torch", "sentence_transformers", "transformers", "litellm"}
+    assert not {name.split(".")[0] for name in imported} & heavy
+
+
 def test_invalid_json_config_is_a_user_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{tempo: fast")
@@ -130,6 +212,11 @@ def test_demo_saves_file_without_audio_device(
     result = runner.invoke(app, ["demo", "-d", "0.5", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert out.exists() and str(out) in result.output
+
+    vibe = tmp_path / "vibe.wav"  # the default and a given vibe go through the fast model
+    result = runner.invoke(app, ["demo", "neon city at midnight", "-d", "0.5", "-o", str(vibe)])
+    assert result.exit_code == 0, result.output
+    assert vibe.exists()
 
 
 @pytest.mark.jack

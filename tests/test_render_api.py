@@ -12,7 +12,6 @@ import pytest
 
 import latentscore as ls
 from latentscore import InvalidConfigError, MusicConfig, MusicConfigUpdate, Step
-from latentscore.errors import ModelNotAvailableError
 from latentscore.render import RenderInfo, resolve_config
 
 
@@ -46,11 +45,12 @@ def test_music_config_update_alone_applies_to_default() -> None:
     assert resolve_config(None) == MusicConfig()
 
 
-def test_str_needs_a_text_model() -> None:
-    with pytest.raises(ModelNotAvailableError) as info:
-        ls.render("rainy night in a jazz bar", duration=1)
-    message = str(info.value)
-    assert "fast" in message and "MusicConfig" in message and "presets.load" in message
+def test_str_is_a_vibe_for_the_fast_model() -> None:
+    audio = ls.render("rainy night in a jazz bar", duration=1, seed=3)
+    assert audio.metadata.config == ls.vibe_to_config("rainy night in a jazz bar")
+    assert audio.metadata.config.bass == "walking"  # "jazz bar" names a walking bass
+    with pytest.raises(InvalidConfigError, match="empty"):
+        ls.render("   ", duration=1)
 
 
 @pytest.mark.parametrize("bad", [{"tempo": "warp"}, {"nonsense": 1}])

@@ -92,10 +92,12 @@ def test_empty_and_bad_items_are_rejected_clearly() -> None:
         Streamable(CALM, duration=0)
 
 
-def test_vibe_text_needs_the_model_when_the_stream_reaches_it() -> None:
-    stream = ls.stream("rainy night", duration=1.0)  # arguments are fine
-    with pytest.raises(ls.ModelNotAvailableError):
-        next(iter(stream))
+def test_vibe_text_items_resolve_when_the_stream_reaches_them() -> None:
+    stream = ls.stream(CALM, "frantic chase through neon streets", duration=1.0, seed=1)
+    x = samples(stream)
+    assert x.size == 2 * SR and np.all(np.isfinite(x))
+    with pytest.raises(ls.InvalidConfigError, match="empty"):
+        next(iter(ls.stream(" ", duration=1.0)))
 
 
 def test_transition_longer_than_item_is_clamped() -> None:

@@ -1,0 +1,178 @@
+"""The default "fast" vibe model: MiniLM embeddings + a curated library + explicit cues.
+
+How a text becomes a config:
+
+1. The text is embedded with all-MiniLM-L6-v2 (:mod:`latentscore.models.minilm`, numpy,
+   a few ms) and compared by cosine with every library scene.
+2. The ``k`` nearest scenes vote on every field, each weighted by ``exp(cos / tau)``; an
+   ordered field takes the weighted median position, an unordered one the heaviest label.
+   A vote over neighbours is steadier than copying the single closest row, which may
+   agree with the text on the words that matter least.
+3. Cues found in the text (:mod:`latentscore.models.cues`) then act on each field:
+   explicit musical terms ("allegro", "no drums", "in D dorian") decide it outright;
+   descriptive words ("candlelit", "frantic") add their weight to the vote.
+
+The title and palettes come from the closest scene. Everything is deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from latentscore.config import FIELDS, MusicConfig
+from latentscore.models.cues import EXPLICIT, Cue, CueMatcher
+from latentscore.models.library import VibeLibrary
+from latentscore.models.minilm import MiniLMEncoder
+from latentscore.models.result import PALETTE_WEIGHTS, GenerateResult, Palette, PaletteColor
+
+FIELD_NAMES = tuple(FIELDS)
+
+
+@dataclass(frozen=True)
+class FastSettings:
+    """Retrieval knobs (chosen with benchmarks/vibe_eval.py)."""
+
+    k: int = 32
+    tau: float = 0.03
+    cue_weight: float = 0.6  # vote mass one strength unit of a descriptive cue adds
+    phrase_threshold: float = 0.7  # cosine for a leftover word to count as a lexicon phrase
+    phrase_weight: float = 0.5  # its cues' weight relative to an exact phrase match
+    max_phrase_strength: float = 2.0  # a look-alike never decides a field outright
+
+
+@dataclass(frozen=True)
+class Match:
+    """A retrieval answer with its evidence (for tools and the eval script)."""
+
+    config: MusicConfig
+    neighbours: tuple[int, ...]
+    similarities: tuple[float, ...]
+    cues: tuple[Cue, ...]
+
+
+class FastModel:
+    """Text -> GenerateResult with no network, no GPU and no torch at query time."""
+
+    name = "fast"
+
+    def __init__(
+        self,
+        encoder: MiniLMEncoder,
+        library: VibeLibrary,
+        cues: CueMatcher,
+        settings: FastSettings | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.library = library
+        self.cues = cues
+        self.settings = settings or FastSettings()
+        self.load_seconds = 0.0
+
+    @classmethod
+    def load(cls, settings: FastSettings | None = None) -> FastModel:
+        """Load the encoder weights, the library and the cue table (about 0.2 s)."""
+        t0 = time.perf_counter()
+        library = VibeLibrary.load()
+        encoder = MiniLMEncoder.load()
+        model = cls(
+            encoder,
+            library,
+            CueMatcher.from_file(library.directory / "cues.json", _whole_words(encoder)),
+            settings,
+        )
+        model.load_seconds = time.perf_counter() - t0
+        return model
+
+    def embed(self, text: str) -> np.ndarray:
+        return self.encoder.encode([text])[0]
+
+    def match(self, text: str, settings: FastSettings | None = None) -> Match:
+        """Retrieve and vote (steps 1-3 of the module docstring)."""
+        s = settings or self.settings
+        sims = self.library.embeddings @ self.embed(text)
+        k = min(s.k, sims.shape[0])
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        weights = np.exp((sims[top] - sims[top[0]]) / s.tau)
+        weights /= weights.sum()
+        labels = self.library.labels[top]
+        cues, leftover = self.cues.scan(text)
+        cues += self._semantic_cues(leftover, s)
+        by_field: dict[str, list[Cue]] = defaultdict(list)
+        for cue in cues:
+            by_field[cue.field].append(cue)
+        chosen: dict[str, str | int] = {}
+        for j, name in enumerate(FIELD_NAMES):
+            spec = FIELDS[name]
+            votes = np.bincount(labels[:, j], weights=weights, minlength=len(spec.labels))
+            field_cues = by_field.get(name, [])
+            strongest = max((c.strength for c in field_cues), default=0.0)
+            explicit = [c for c in field_cues if c.strength >= max(strongest, EXPLICIT)]
+            if explicit:  # the most explicit cue(s) decide the field
+                votes = np.zeros(len(spec.labels))
+                field_cues = explicit
+            for c in field_cues:
+                votes[spec.index(c.label)] += s.cue_weight * c.strength
+            chosen[name] = spec.labels[_decide(votes, spec.ordered)]
+        return Match(
+            config=MusicConfig(**chosen),
+            neighbours=tuple(int(i) for i in top),
+            similarities=tuple(float(x) for x in sims[top]),
+            cues=tuple(cues),
+        )
+
+    def _semantic_cues(self, words: list[str], s: FastSettings) -> list[Cue]:
+        """Cues from lexicon phrases that leftover words (and word pairs) resemble."""
+        if not words:
+            return []
+        grams = list(dict.fromkeys(words + [f"{a} {b}" for a, b in itertools.pairwise(words)]))
+        sims = self.encoder.encode(grams) @ self.library.phrase_embeddings.T
+        out: list[Cue] = []
+        for gram, row in zip(grams, sims, strict=True):
+            j = int(np.argmax(row))
+            if row[j] < s.phrase_threshold:
+                continue
+            entry = self.cues.entries[j]
+            for name, label, strength in entry.tendencies:
+                weight = min(strength, s.max_phrase_strength) * s.phrase_weight
+                out.append(Cue(name, label, weight, f"{gram}~{entry.phrase}"))
+        return out
+
+    def generate(self, text: str) -> GenerateResult:
+        m = self.match(text)
+        row = self.library.row(m.neighbours[0])
+        return GenerateResult(
+            title=row.title,
+            thinking="",
+            config=m.config,
+            palettes=tuple(
+                Palette(
+                    colors=tuple(
+                        PaletteColor(hex=h, weight=w)
+                        for h, w in zip(p, reversed(PALETTE_WEIGHTS), strict=True)
+                    )
+                )
+                for p in row.palettes
+            ),
+            model=self.name,
+            source=row.text,
+        )
+
+
+def _whole_words(encoder: MiniLMEncoder) -> set[str]:
+    """The embedding model's whole-word vocabulary (~20k common English words)."""
+    vocab = encoder._tokenizer.get_vocab()
+    return {w for w in vocab if w.isalpha() and not w.startswith("##")}
+
+
+def _decide(votes: np.ndarray, ordered: bool) -> int:
+    """Heaviest label; for ordered fields the weighted median (robust to split votes)."""
+    if not ordered:
+        return int(np.argmax(votes))
+    cum = np.cumsum(votes)
+    return int(np.searchsorted(cum, cum[-1] / 2.0))

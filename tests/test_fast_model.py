@@ -1,0 +1,188 @@
+"""The fast vibe model: shipped library, retrieval, cue precedence, messy input, offline use."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import latentscore as ls
+from latentscore.config import FIELDS, MusicConfig
+from latentscore.models.base import resolve_model
+from latentscore.models.cues import CueMatcher
+from latentscore.models.fast import FastModel
+from latentscore.models.library import VibeLibrary, library_dir
+from latentscore.vibe import MAX_VIBE_CHARS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model() -> FastModel:
+    loaded = resolve_model("fast")
+    assert isinstance(loaded, FastModel)
+    return loaded
+
+
+def config(text: str) -> MusicConfig:
+    return ls.vibe_to_config(text)
+
+
+# --- the shipped library ------------------------------------------------------------------
+
+
+def test_library_has_10k_complete_rows(model: FastModel) -> None:
+    lib = model.library
+    assert len(lib) >= 10_000
+    assert lib.labels.shape == (len(lib), len(FIELDS))
+    for j, spec in enumerate(FIELDS.values()):  # every label index is valid
+        assert lib.labels[:, j].min() >= 0 and lib.labels[:, j].max() < len(spec.labels)
+    rows = lib.rows()
+    assert len(rows) == len(lib)
+    assert len({r.text for r in rows}) == len(rows)  # no duplicate scenes
+    for r in rows[::97]:
+        assert isinstance(r.config, MusicConfig)  # validates
+        assert 1 <= len(r.title.split()) <= 6
+        assert len(r.palettes) == 3 and all(len(p) == 5 for p in r.palettes)
+        assert all(c.startswith("#") and len(c) == 7 for p in r.palettes for c in p)
+
+
+def test_every_style_label_occurs_in_the_library(model: FastModel) -> None:
+    for j, (name, spec) in enumerate(FIELDS.items()):
+        seen = set(np.unique(model.library.labels[:, j]).tolist())
+        assert seen == set(range(len(spec.labels))), f"{name}: some labels never chosen"
+
+
+def test_library_was_rebuilt_after_the_last_lexicon_edit() -> None:
+    from presets.build.build_library import _checksum
+
+    meta = json.loads((library_dir() / "meta.json").read_text())
+    assert meta["source_checksum"] == _checksum(), (
+        "presets/build changed since the library was built: "
+        "run `python -m presets.build.build_library`"
+    )
+
+
+def test_shipped_embeddings_match_the_model(model: FastModel) -> None:
+    """A sample of rows re-embedded with sentence-transformers equals what ships."""
+    from latentscore.models.minilm import reference_encode
+
+    rows = model.library.rows()
+    sample = list(range(0, len(rows), len(rows) // 40))
+    fresh = reference_encode([rows[i].text for i in sample])
+    shipped = model.library.embeddings[sample]
+    cos = np.sum(fresh * shipped, axis=1)
+    assert cos.min() > 0.999  # float16 storage
+
+
+# --- retrieval and cues -------------------------------------------------------------------
+
+
+def test_same_text_same_answer(model: FastModel) -> None:
+    a = ls.vibe_to_result("warm sunset over water")
+    b = ls.vibe_to_result("warm sunset over water")
+    assert a == b
+    assert a.model == "fast" and a.thinking == ""
+    assert 1 <= len(a.title.split()) <= 6 and len(a.palettes) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "want"),
+    [
+        ("very fast frantic chase", "tempo", "very_fast"),
+        ("peaceful meadow, allegro", "tempo", "very_fast"),  # allegro beats "peaceful"
+        ("frantic chase, adagio", "tempo", "very_slow"),
+        ("pitch black cave", "brightness", "very_dark"),
+        ("sunny beach at noon but pitch black", "brightness", "very_dark"),
+        ("vast cathedral reverb in a tiny closet", "space", "vast"),
+        ("techno club with no percussion", "rhythm", "none"),
+        ("walking bass in a cathedral", "bass", "walking"),
+        ("joyful wedding in a minor key", "mode", "minor"),
+        ("sad rainy night, in D dorian", "mode", "dorian"),
+        ("sad rainy night, in D dorian", "root", "d"),
+        ("lullaby at 132 bpm", "tempo", "very_fast"),
+        ("frantic rave at 60 bpm", "tempo", "very_slow"),
+        ("forest walk with dub echo", "echo", "heavy"),
+        ("calm lake with vinyl crackle", "texture", "vinyl_crackle"),
+        ("key of Eb, gentle", "root", "d#"),
+    ],
+)
+def test_explicit_cues_win_over_the_neighbours(text: str, field: str, want: str) -> None:
+    assert getattr(config(text), field) == want
+
+
+def test_intensifiers_negation_and_conjunctions() -> None:
+    assert config("dark forest").brightness == "dark"
+    assert config("very slow and dark").brightness == "very_dark"
+    assert config("extremely dim cellar").brightness == "very_dark"
+    assert config("a cellar, not dark at all").brightness == "bright"
+    assert config("not fast, a rainy street").tempo == "slow"
+
+
+def test_messy_input_does_something_sensible() -> None:
+    assert config("MELANCHOLY RAINY NIGHT").mode == "minor"
+    assert config("melancholly rainy nigth").mode == "minor"  # typos
+    assert config("!!! very   fast ... chase ???").tempo == "very_fast"
+    assert config("noche oscura y triste").mode == "minor"  # Spanish
+    assert config("soleil radieux sur la plage").brightness in ("bright", "very_bright")
+    assert isinstance(config("夜の雨 🌧️"), MusicConfig)  # no lexicon hit: neighbours decide
+    assert isinstance(config("a"), MusicConfig)
+
+
+def test_empty_text_raises_and_long_text_is_truncated(caplog: pytest.LogCaptureFixture) -> None:
+    for bad in ("", "   ", "\n\t"):
+        with pytest.raises(ls.InvalidConfigError, match="empty") as info:
+            ls.vibe_to_config(bad)
+        assert info.value.field == "vibe"
+    with caplog.at_level(logging.WARNING, logger="latentscore.vibe"):
+        long = ls.vibe_to_config("slow dark rain " * 500)
+    assert any(str(MAX_VIBE_CHARS) in r.getMessage() for r in caplog.records)
+    assert long.tempo in ("slow", "very_slow") and long.brightness in ("dark", "very_dark")
+
+
+def test_async_vibe_to_config_matches_sync() -> None:
+    got = asyncio.run(ls.avibe_to_config("rain on glass"))
+    assert got == ls.vibe_to_config("rain on glass")
+
+
+def test_cue_matcher_ignores_real_words_when_correcting_typos(model: FastModel) -> None:
+    m: CueMatcher = model.cues
+    assert m.correct("melancholly") == "melancholy"
+    assert m.correct("welding") == "welding"  # a real word, not "wedding"
+
+
+# --- offline, light, and honest -----------------------------------------------------------
+
+
+def test_loads_and_answers_with_networking_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network blocked by test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    fresh = FastModel.load()
+    assert fresh.generate("warm sunset over calm water").config
+    assert VibeLibrary.load() is not None
+    assert attempts == []
+
+
+def test_query_path_imports_no_torch_or_transformers() -> None:
+    code = (
+        "import sys, latentscore as ls; ls.vibe_to_config('warm sunset');"
+        "bad = [m for m in ('torch', 'transformers', 'sentence_transformers', 'litellm') "
+        "if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]"
