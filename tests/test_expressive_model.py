@@ -136,6 +136,17 @@ def test_good_reply_becomes_the_result(scripted_dir: Path, monkeypatch: pytest.M
     assert [c.weight for c in result.palettes[0].colors] == ["xl", "lg", "md", "sm", "xs"]
 
 
+def test_render_with_the_expressive_model(
+    scripted_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import latentscore as ls
+
+    monkeypatch.setenv(MODEL_DIR_ENV, str(scripted_dir))
+    audio = ls.render(VIBE, duration=0.25, seed=2, model="expressive")
+    assert audio.metadata.model == "expressive"
+    assert audio.metadata.config.model_dump() == answer_config()
+
+
 def test_prompt_uses_the_chat_template_and_the_shared_schema(scripted_dir: Path) -> None:
     model = ExpressiveModel.load(scripted_dir)
     prompt = model.prompt_text(build_messages(VIBE))

@@ -210,6 +210,19 @@ def test_provider_exception_falls_back_and_is_redacted(
     assert all(SECRET not in r.getMessage() for r in caplog.records)
 
 
+def test_render_plays_the_answer_and_keeps_it_as_metadata() -> None:
+    audio = ls.render(VIBE, duration=0.5, seed=3, model=spec(json.dumps(good_answer())))
+    info = audio.metadata
+    assert isinstance(info.result, ls.GenerateResult)
+    assert info.result.model == info.model == "external:openai/gpt-4o"
+    assert info.config.model_dump() == answer_config()  # the config that played
+    assert info.title == "Harbour Lights At Dusk" and info.thinking.startswith("Warm light")
+    assert info.palettes[1].colors[0].hex == "#202020"
+    assert len(audio) == round(0.5 * audio.sample_rate)
+    same = ls.render(ls.MusicConfig(**answer_config()), duration=0.5, seed=3)
+    assert (audio.samples == same.samples).all()
+
+
 # --- the string form, over HTTP to a local OpenAI-compatible server -------------------------
 
 
@@ -274,6 +287,27 @@ def test_async_uses_acompletion(monkeypatch: pytest.MonkeyPatch) -> None:
     result = asyncio.run(avibe_to_result(VIBE, model=spec(json.dumps(good_answer()))))
     assert calls == ["openai/gpt-4o"]
     assert result.config.model_dump() == answer_config()
+
+
+def test_astream_answers_vibes_through_acompletion(monkeypatch: pytest.MonkeyPatch) -> None:
+    import litellm
+
+    calls: list[str] = []
+    real = litellm.acompletion
+
+    async def spy(**kwargs: Any) -> Any:
+        calls.append(kwargs["messages"][-1]["content"])
+        return await real(**kwargs)
+
+    monkeypatch.setattr(litellm, "acompletion", spy)
+    model = spec(json.dumps(good_answer()))
+
+    async def main() -> int:
+        stream = ls.astream(iter(["first scene", "second scene"]), duration=0.25, model=model)
+        return sum([len(chunk) async for chunk in stream])
+
+    assert asyncio.run(main()) == round(0.5 * 44100)
+    assert len(calls) == 2 and "first scene" in calls[0] and "second scene" in calls[1]
 
 
 def test_async_failure_falls_back(caplog: pytest.LogCaptureFixture) -> None:
