@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -196,6 +197,20 @@ def test_default_directory_is_under_the_user_cache(
     assert default_model_dir() == tmp_path / "latentscore" / "models" / "expressive"
     monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "mine"))
     assert default_model_dir() == tmp_path / "mine"
+
+
+def test_importing_the_modules_loads_no_ml_runtime() -> None:
+    code = (
+        "import sys\n"
+        "import latentscore, latentscore.models.expressive, latentscore.models.download\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'huggingface_hub') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 def test_download_explains_an_unreachable_hub(
