@@ -188,7 +188,10 @@ def describe(result: object) -> str:
 
 @app.command("config")
 def vibe_config(
-    text: Annotated[str, typer.Argument(help="A vibe: a mood, scene or musical description.")],
+    text: Annotated[
+        str,
+        typer.Argument(metavar="TEXT", help="A vibe: a mood, scene or musical description."),
+    ],
     model: ModelOption = DEFAULT_MODEL,
     full: Annotated[
         bool,
@@ -214,7 +217,7 @@ def render(
     source: Annotated[
         str | None,
         typer.Argument(
-            metavar="[TEXT]",
+            metavar="TEXT",
             help="Vibe text (e.g. 'warm sunset over water'), a preset name or a JSON config.",
             show_default=False,
         ),
@@ -296,7 +299,7 @@ def demo(
     text: Annotated[
         str | None,
         typer.Argument(
-            metavar="[TEXT]",
+            metavar="TEXT",
             help=f"Vibe text to play (default: '{DEFAULT_DEMO_VIBE}').",
             show_default=False,
         ),

@@ -23,9 +23,10 @@ from latentscore.models.result import GenerateResult
 
 @runtime_checkable
 class VibeModel(Protocol):
-    """Text -> GenerateResult. Implementations must be thread-safe for ``generate``."""
+    """Text -> GenerateResult. Implementations must be thread-safe for ``generate``.
 
-    name: str
+    A ``name`` attribute is optional (it labels the model in logs and metadata).
+    """
 
     def generate(self, text: str) -> GenerateResult:
         """Answer one (already validated, stripped, length-limited) vibe text."""
@@ -56,8 +57,8 @@ def resolve_model(spec: ModelSpec = DEFAULT_MODEL) -> VibeModel:
     from_spec = getattr(spec, "to_model", None)
     if callable(from_spec):  # e.g. ExternalModelSpec builds its model object
         return from_spec()
-    if isinstance(spec, VibeModel):
-        return spec
+    if callable(getattr(spec, "generate", None)):  # any object with generate(text)
+        return spec  # type: ignore[no-any-return]
     raise InvalidConfigError(
         f"model: expected 'fast', 'expressive', 'external:<litellm model id>', an "
         f"ExternalModelSpec or an object with generate(text), got {type(spec).__name__}",

@@ -12,8 +12,8 @@ Besides lexicon phrases it understands:
   "no drums" are lexicon entries;
 * intensity: "very"/"extremely" push an ordered value one step outwards, "slightly"/"a bit"
   one step towards the middle;
-* typos: an unknown word one edit away from a lexicon word (two for long words) is read as
-  that word ("melancholly", "shimering");
+* inflections and typos: "sprinting" is read as "sprint", "storms" as "storm"; an
+  unknown word one edit away from a lexicon word is read as that word ("melancholly");
 * keys and tempi: "in D dorian", "C# minor", "key of Eb", "92 bpm".
 """
 
@@ -235,8 +235,13 @@ class CueMatcher:
         return cls(json.loads(path.read_text(encoding="utf-8")), known_words)
 
     def correct(self, word: str) -> str:
-        """A lexicon word one edit away from an unknown ``word`` (or ``word`` itself)."""
-        if word in self._known or len(word) < 5 or word.isdigit():
+        """The lexicon word ``word`` stands for: itself, its stem, or a near-miss typo."""
+        if word in self._vocab or word.isdigit():
+            return word
+        for stem in _stems(word):  # sprinting -> sprint, storms -> storm, danced -> dance
+            if stem in self._vocab:
+                return stem
+        if word in self._known or len(word) < 5:
             return word
         for variant in (word, *_deletions(word)):
             hit = self._deletes.get(variant)
@@ -291,6 +296,20 @@ class CueMatcher:
         cues.extend(_key_cues(text))
         cues.extend(_bpm_cues(text))
         return cues, leftover
+
+
+_SUFFIXES = ("ing", "ed", "es", "s", "ly", "er", "ness")
+
+
+def _stems(word: str) -> Iterable[str]:
+    """Candidate stems of an inflected word, most specific first."""
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            stem = word[: -len(suffix)]
+            yield stem
+            yield stem + "e"  # danced -> dance, hoping -> hope
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                yield stem[:-1]  # running -> run
 
 
 def _deletions(word: str) -> Iterable[str]:

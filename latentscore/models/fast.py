@@ -10,16 +10,17 @@ How a text becomes a config:
    agree with the text on the words that matter least.
 3. Cues found in the text (:mod:`latentscore.models.cues`) then act on each field:
    explicit musical terms ("allegro", "no drums", "in D dorian") decide it outright;
-   descriptive words ("candlelit", "frantic") add their weight to the vote.
+   descriptive words ("candlelit", "frantic") add their weight to the vote, and so, more
+   lightly, do words that merely resemble a lexicon phrase ("sprinting" ~ "sprint").
 
 The title and palettes come from the closest scene. Everything is deterministic.
 """
 
 from __future__ import annotations
 
-import itertools
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,14 +32,15 @@ from latentscore.models.minilm import MiniLMEncoder
 from latentscore.models.result import PALETTE_WEIGHTS, GenerateResult, Palette, PaletteColor
 
 FIELD_NAMES = tuple(FIELDS)
+CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
 class FastSettings:
     """Retrieval knobs (chosen with benchmarks/vibe_eval.py)."""
 
-    k: int = 32
-    tau: float = 0.03
+    k: int = 16
+    tau: float = 0.1
     cue_weight: float = 0.6  # vote mass one strength unit of a descriptive cue adds
     phrase_threshold: float = 0.7  # cosine for a leftover word to count as a lexicon phrase
     phrase_weight: float = 0.5  # its cues' weight relative to an exact phrase match
@@ -72,6 +74,8 @@ class FastModel:
         self.cues = cues
         self.settings = settings or FastSettings()
         self.load_seconds = 0.0
+        self._cache: OrderedDict[str, GenerateResult] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: FastSettings | None = None) -> FastModel:
@@ -94,6 +98,8 @@ class FastModel:
     def match(self, text: str, settings: FastSettings | None = None) -> Match:
         """Retrieve and vote (steps 1-3 of the module docstring)."""
         s = settings or self.settings
+        cues, leftover = self.cues.scan(text)
+        cues += self._lookalike_cues(leftover, s)
         sims = self.library.embeddings @ self.embed(text)
         k = min(s.k, sims.shape[0])
         top = np.argpartition(-sims, k - 1)[:k]
@@ -101,8 +107,6 @@ class FastModel:
         weights = np.exp((sims[top] - sims[top[0]]) / s.tau)
         weights /= weights.sum()
         labels = self.library.labels[top]
-        cues, leftover = self.cues.scan(text)
-        cues += self._semantic_cues(leftover, s)
         by_field: dict[str, list[Cue]] = defaultdict(list)
         for cue in cues:
             by_field[cue.field].append(cue)
@@ -126,24 +130,38 @@ class FastModel:
             cues=tuple(cues),
         )
 
-    def _semantic_cues(self, words: list[str], s: FastSettings) -> list[Cue]:
-        """Cues from lexicon phrases that leftover words (and word pairs) resemble."""
-        if not words:
-            return []
-        grams = list(dict.fromkeys(words + [f"{a} {b}" for a, b in itertools.pairwise(words)]))
-        sims = self.encoder.encode(grams) @ self.library.phrase_embeddings.T
+    def _lookalike_cues(self, words: list[str], s: FastSettings) -> list[Cue]:
+        """Cues for leftover words that resemble a lexicon phrase ("sprinting" ~ "sprint").
+
+        The resemblance (cosine of the two embeddings) is precomputed for every word of
+        the model's vocabulary when the library is built, so this is a table lookup.
+        """
         out: list[Cue] = []
-        for gram, row in zip(grams, sims, strict=True):
-            j = int(np.argmax(row))
-            if row[j] < s.phrase_threshold:
+        for word in dict.fromkeys(words):
+            hit = self.library.word_table.get(word)
+            if hit is None or hit[1] < s.phrase_threshold:
                 continue
-            entry = self.cues.entries[j]
+            entry = self.cues.entries[hit[0]]
             for name, label, strength in entry.tendencies:
                 weight = min(strength, s.max_phrase_strength) * s.phrase_weight
-                out.append(Cue(name, label, weight, f"{gram}~{entry.phrase}"))
+                out.append(Cue(name, label, weight, f"{word}~{entry.phrase}"))
         return out
 
     def generate(self, text: str) -> GenerateResult:
+        """The answer for ``text`` (recent answers are cached: the model is deterministic)."""
+        with self._cache_lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        result = self._generate(text)
+        with self._cache_lock:
+            self._cache[text] = result
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
+
+    def _generate(self, text: str) -> GenerateResult:
         m = self.match(text)
         row = self.library.row(m.neighbours[0])
         return GenerateResult(
@@ -166,7 +184,7 @@ class FastModel:
 
 def _whole_words(encoder: MiniLMEncoder) -> set[str]:
     """The embedding model's whole-word vocabulary (~20k common English words)."""
-    vocab = encoder._tokenizer.get_vocab()
+    vocab = encoder.tokenizer.get_vocab()
     return {w for w in vocab if w.isalpha() and not w.startswith("##")}
 
 

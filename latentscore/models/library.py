@@ -5,8 +5,9 @@ are written by ``python -m presets.build.build_library``:
 
 * ``index.npz``: unit-length float16 embeddings (N x 384), each row's label indices per
   field (int8, N x fields, in :data:`latentscore.config.FIELDS` order), byte offsets of
-  the rows in ``rows.jsonl``, and the embedding of every lexicon phrase (in ``cues.json``
-  order) for semantic cue matching;
+  the rows in ``rows.jsonl``, the embedding of every lexicon phrase (in ``cues.json``
+  order), and the word table: for each whole word the embedding model knows, its closest
+  lexicon phrase and their cosine (kept when >= 0.6), used for look-alike cues;
 * ``rows.jsonl``: text, title and palettes, read one line at a time on demand (the
   config is the row of ``labels``);
 * ``cues.json``: the lexicon for :mod:`latentscore.models.cues`;
@@ -52,10 +53,10 @@ class VibeLibrary:
         embeddings: np.ndarray,
         labels: np.ndarray,
         offsets: np.ndarray,
-        phrase_embeddings: np.ndarray,
+        word_table: dict[str, tuple[int, float]],
     ) -> None:
         self.directory = directory
-        self.phrase_embeddings = phrase_embeddings
+        self.word_table = word_table
         self.embeddings = embeddings
         self.labels = labels
         self.offsets = offsets
@@ -83,8 +84,14 @@ class VibeLibrary:
             embeddings = data["embeddings"].astype(np.float32)
             labels = data["labels"]
             offsets = data["offsets"]
-            phrases = data["phrase_embeddings"].astype(np.float32)
-        return cls(directory, embeddings, labels, offsets, phrases)
+            words = dict(
+                zip(
+                    data["words"].tolist(),
+                    zip(data["word_phrase"].tolist(), data["word_sim"].tolist(), strict=True),
+                    strict=True,
+                )
+            )
+        return cls(directory, embeddings, labels, offsets, words)
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])

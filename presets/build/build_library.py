@@ -77,6 +77,31 @@ def embed_cached(texts: list[str]) -> np.ndarray:
     return np.stack([cache[t] for t in texts]).astype(np.float32)
 
 
+WORD_TABLE_MIN_SIM = 0.6
+
+
+def word_table(phrase_emb: np.ndarray) -> tuple[list[str], list[int], list[float]]:
+    """For every whole word the embedding model knows, its closest lexicon phrase.
+
+    Precomputed so a query word the lexicon lacks ("sprinting") finds its look-alike
+    ("sprint") by table lookup instead of a second encoder pass at query time. Only words
+    whose best match reaches ``WORD_TABLE_MIN_SIM`` are kept.
+    """
+    from latentscore.models.minilm import MiniLMEncoder
+
+    vocab = MiniLMEncoder.load().tokenizer.get_vocab()
+    candidates = sorted(w for w in vocab if w.isascii() and w.isalpha() and len(w) >= 3)
+    sims = embed_cached(candidates) @ phrase_emb.T
+    best = sims.argmax(axis=1)
+    score = sims[np.arange(len(candidates)), best]
+    keep = np.flatnonzero(score >= WORD_TABLE_MIN_SIM)
+    return (
+        [candidates[i] for i in keep],
+        [int(best[i]) for i in keep],
+        [float(score[i]) for i in keep],
+    )
+
+
 def _checksum() -> str:
     h = hashlib.sha256()
     for path in sorted(LEXICON_DIR.glob("*.txt")) + sorted(Path(__file__).parent.glob("*.py")):
@@ -106,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     table = cue_table(load_lexicon())
     phrases = [str(p) for row in table for p in row["phrases"]]  # type: ignore[attr-defined]
     phrase_emb = embed_cached(phrases)
+    words, word_phrase, word_sim = word_table(phrase_emb)
     print(f"embedded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         labels=np.asarray(labels, dtype=np.int8),
         offsets=np.asarray(offsets, dtype=np.int64),
         phrase_embeddings=np.asarray(phrase_emb, dtype=np.float16),
+        words=np.asarray(words),
+        word_phrase=np.asarray(word_phrase, dtype=np.int16),
+        word_sim=np.asarray(word_sim, dtype=np.float16),
     )
     (args.out / "cues.json").write_text(json.dumps(table, indent=0) + "\n", encoding="utf-8")
     meta = {
