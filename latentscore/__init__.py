@@ -21,6 +21,7 @@ Importing this package stays light: audio I/O (soundfile), MIDI (mido), playback
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from latentscore import dx, presets
 from latentscore.aio import arender, astream
@@ -39,6 +40,9 @@ from latentscore.render import render
 from latentscore.stream import AudioStream, stream
 from latentscore.vibe import avibe_to_config, avibe_to_result, vibe_to_config, vibe_to_result
 
+if TYPE_CHECKING:
+    from latentscore.models.external import ExternalModelSpec
+
 try:
     __version__ = version("latentscore")
 except PackageNotFoundError:  # running from a checkout that was never installed
@@ -48,6 +52,7 @@ __all__ = [
     "Audio",
     "AudioDeviceError",
     "AudioStream",
+    "ExternalModelSpec",
     "GenerateResult",
     "InvalidConfigError",
     "LatentScoreError",
@@ -72,3 +77,13 @@ __all__ = [
     "vibe_to_config",
     "vibe_to_result",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ExternalModelSpec loads on first use: only programs that bring their own LLM pay for
+    # the prompt/repair modules behind it (LiteLLM itself loads later still, on first call).
+    if name == "ExternalModelSpec":
+        from latentscore.models.external import ExternalModelSpec
+
+        return ExternalModelSpec
+    raise AttributeError(f"module 'latentscore' has no attribute {name!r}")

@@ -403,6 +403,21 @@ def doctor() -> None:
     out.print(table)
 
 
+@app.command()
+def download(
+    model: Annotated[str, typer.Argument(help="Which model's weights: expressive.")],
+    repo: Annotated[
+        str | None,
+        typer.Option("--repo", help="Hugging Face repo id (default: google/gemma-3-270m-it)."),
+    ] = None,
+) -> None:
+    """Fetch model weights for offline use, e.g. `latentscore download expressive`."""
+    from latentscore.models.download import download_model
+
+    path = guarded(lambda: download_model(model, repo_id=repo))
+    out.print(f"{model} model saved in {path}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
