@@ -24,7 +24,9 @@ Fail = Callable[[str], NoReturn]
 def print_addresses(out: Console) -> None:
     """Print every OSC address: path, accepted types, range or values, then its description."""
     for path, types, rng, description in address_table(build_registry()):
-        out.print(f"{path}  [{types}]  {rng}".rstrip(), highlight=False, soft_wrap=True, markup=False)
+        out.print(
+            f"{path}  [{types}]  {rng}".rstrip(), highlight=False, soft_wrap=True, markup=False
+        )
         out.print(f"    {description}", highlight=False, soft_wrap=True, markup=False)
 
 

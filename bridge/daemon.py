@@ -19,6 +19,7 @@ import random
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -179,7 +180,7 @@ class BridgeDaemon:
         """Block until :meth:`stop` was called (True) or ``timeout`` passed (False)."""
         return self._stopped.wait(timeout)
 
-    def run(self) -> None:
+    def run(self, on_started: Callable[[], None] | None = None) -> None:
         """Start, serve until SIGINT/SIGTERM, then stop cleanly (for the CLI)."""
         previous: dict[int, Any] = {}
 
@@ -191,6 +192,8 @@ class BridgeDaemon:
             previous[sig] = signal.signal(sig, on_signal)
         try:
             self.start()
+            if on_started is not None:
+                on_started()
             while not self.wait(0.5):
                 if self.performance.error is not None:
                     self.stop()

@@ -336,7 +336,8 @@ class LivePerformance:
 
     def _render_block(self, n: int) -> None:
         start_out = self._written
-        if self._advancing:
+        sounding = self._advancing
+        if sounding:
             perf_start = self.performer.position
             block = self.performer.render(n)
             self._collect_events(start_out, perf_start, n)
@@ -350,7 +351,8 @@ class LivePerformance:
         self.ring.write(block)
         self._written += n
         self.stats.rendered_samples += n
-        self._meter(block, start_out)
+        if sounding:  # a paused performance sends no levels (nothing to see)
+            self._meter(block, start_out)
 
     def _collect_events(self, start_out: int, perf_start: int, n: int) -> None:
         performer = self.performer

@@ -32,6 +32,7 @@ class BridgeState:
     ) -> None:
         self.labels: dict[str, Label] = {}
         self.positions: dict[str, float] = {}
+        self._label_params: tuple[tuple[Label, ...], SynthParams] | None = None
         self.set_config(config)
         self.seed = seed
         self.transition = transition
@@ -64,7 +65,10 @@ class BridgeState:
 
     def synth_params(self) -> SynthParams:
         """Engine controls: the labels' mapping, with ordered fields at their exact positions."""
-        params = to_synth_params(self.config)
+        key = tuple(self.labels.values())
+        if self._label_params is None or self._label_params[0] != key:  # labels rarely move
+            self._label_params = (key, to_synth_params(self.config))
+        params = self._label_params[1]
         continuous = {name: self.positions[name] for name in CONTINUOUS}
         density = FIELDS["density"]
         lo, hi = min(density.labels), max(density.labels)  # type: ignore[type-var]
