@@ -55,7 +55,7 @@ def test_every_field_takes_a_label_an_index_and_ordered_a_float(
         expected = spec.labels[-1]
         got = state[f"{P}/{name}/label" if spec.ordered else f"{P}/{name}"][0]
         assert got == expected, name
-    for name, spec in FIELDS.items():  # int: index, except density whose labels are ints
+    for name in FIELDS:  # int: index, except density whose labels are ints
         client.send(f"{P}/{name}", 2 if name == "density" else 1)
     state = client.state()
     for name, spec in FIELDS.items():
