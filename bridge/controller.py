@@ -359,11 +359,15 @@ class Controller:
     def tell_everyone(self, path: str, args: tuple[OscValue, ...], sender: Sender | None) -> None:
         """Send to every target, and to the sender too if it is not one of them."""
         self.hub.broadcast(path, args)
-        if sender is not None and not self._is_target(sender):
+        if sender is not None and not self._reached(sender, path):
             sender.reply(encode_message(path, args))
 
-    def _is_target(self, sender: Sender) -> bool:
-        return any(t.key == sender.key or sender.key in t.owners for t in self.hub.targets())
+    def _reached(self, sender: Sender, path: str) -> bool:
+        """Did the broadcast of ``path`` already reach the sender (as one of the targets)?"""
+        return any(
+            (t.key == sender.key or sender.key in t.owners) and t.wants(path)
+            for t in self.hub.targets()
+        )
 
     def reject(self, sender: Sender, reason: str) -> None:
         """One ``/latentscore/error`` reply and one log line (both rate-limited per sender)."""

@@ -172,8 +172,8 @@ class FeedbackHub:
                 self._pending.pop(key, None)
                 continue
             at = self._next_flush.get(key, 0.0)
-            if at <= now:
-                ready.append((target, list(batch.values())))
+            if at <= now:  # (wants() again: a LISTENer may have IGNOREd since)
+                ready.append((target, [p for path, p in batch.items() if target.wants(path)]))
                 del self._pending[key]
                 self._next_flush[key] = now + self.interval
             else:

@@ -250,6 +250,7 @@ class OscQueryServer:
         text = json.dumps(body) if body is not None else ""
         response = connection.respond(status, text)
         headers = Headers(response.headers)
+        del headers["Content-Type"]  # Headers is multi-valued: setting would add a second one
         headers["Content-Type"] = "application/json" if body is not None else "text/plain"
         headers["Access-Control-Allow-Origin"] = "*"
         return Response(response.status_code, response.reason_phrase, headers, response.body)
