@@ -347,7 +347,7 @@ class Controller:
 
             try:
                 resolve_model(self.model)
-            except LatentScoreError as exc:
+            except Exception as exc:  # the music plays on; /vibe will answer with the error
                 log.warning("vibes are unavailable: %s", exc)
 
         self._vibes.submit(load)

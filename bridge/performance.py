@@ -164,6 +164,7 @@ class LivePerformance:
         self.clock = AudioClock(sample_rate, block_size)
         self.stats = PerformanceStats()
         self.applied: deque[tuple[int, int]] = deque(maxlen=1024)  # (target, applied) samples
+        self.executed: deque[tuple[float, EngineOp]] = deque(maxlen=4096)  # (monotonic, op)
         self._backend, self._device, self._emit = backend, device, emit
         self._cond = self.ring.space  # one condition: "room in the ring" or "work posted"
         self._ops: deque[EngineOp] = deque()
@@ -318,6 +319,7 @@ class LivePerformance:
             self._render_block(n)
 
     def _execute(self, op: EngineOp) -> None:
+        self.executed.append((time.monotonic(), op))  # for latency benchmarks and tests
         performer = self.performer
         if isinstance(op, Glide):
             performer.glide_to(op.params, op.seconds)
