@@ -1,4 +1,5 @@
-"""The ``latentscore`` command line: config, render, demo, doctor, presets, schema.
+"""The ``latentscore`` command line: config, render, demo, doctor, presets, schema, download,
+bridge.
 
 Vibe text ("warm sunset over water") is turned into a MusicConfig by a vibe model
 (``--model``, default ``fast``: offline, no torch). Every user error (empty text, unknown
@@ -416,6 +417,80 @@ def download(
 
     path = guarded(lambda: download_model(model, repo_id=repo))
     out.print(f"{model} model saved in {path}", highlight=False)
+
+
+@app.command()
+def bridge(
+    vibe: Annotated[str | None, typer.Option("--vibe", help="Start from a vibe text.")] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", "-p", help="Start from a named preset.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Start from a MusicConfig JSON file.")
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="Vibe model: fast, external:<id>...")] = (
+        "fast"
+    ),
+    host: Annotated[str, typer.Option("--host", help="Address to bind (local only).")] = (
+        "127.0.0.1"
+    ),
+    osc_port: Annotated[int, typer.Option("--osc-port", help="OSC UDP and TCP port.")] = 9000,
+    oscquery_port: Annotated[
+        int, typer.Option("--oscquery-port", help="OSCQuery HTTP/WebSocket port.")
+    ] = 9090,
+    no_oscquery: Annotated[bool, typer.Option("--no-oscquery", help="No OSCQuery.")] = False,
+    send_to: Annotated[
+        list[str] | None,
+        typer.Option("--send-to", help="host:port for outgoing OSC (repeatable)."),
+    ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option("--allow", help="Sender IP or network allowed in (repeatable)."),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="Audio output (name or index).")
+    ] = None,
+    no_audio: Annotated[bool, typer.Option("--no-audio", help="Notes/events only.")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,
+    transition: Annotated[float, typer.Option("--transition", help="Seconds.")] = 3.0,
+    volume: Annotated[float, typer.Option("--volume", help="Output gain 0..1.")] = 0.8,
+    buffer: Annotated[float, typer.Option("--buffer", help="Render-ahead seconds.")] = 0.4,
+    no_zeroconf: Annotated[bool, typer.Option("--no-zeroconf", help="Do not advertise.")] = False,
+    list_addresses: Annotated[
+        bool, typer.Option("--list-addresses", help="Print the OSC address space and exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run the OSC bridge: steer the music live from TouchDesigner, Max, Unity, TouchOSC...
+
+    Example: latentscore bridge --preset deep_space --send-to 127.0.0.1:9001
+    """
+    from bridge.cli import run_bridge
+
+    def run() -> None:
+        run_bridge(
+            out,
+            fail,
+            config=build_config(config, preset, []) if (config or preset) else None,
+            vibe=vibe,
+            model=model,
+            host=host,
+            osc_port=osc_port,
+            oscquery_port=None if no_oscquery else oscquery_port,
+            send_to=send_to or [],
+            allow=allow or [],
+            device=device,
+            no_audio=no_audio,
+            seed=seed,
+            transition=transition,
+            volume=volume,
+            buffer=buffer,
+            zeroconf=not no_zeroconf,
+            list_addresses=list_addresses,
+            verbose=verbose,
+        )
+
+    guarded(run)
 
 
 def main() -> None:

@@ -98,6 +98,14 @@ class Performer:
     def params(self) -> SynthParams:
         return self.engine.params
 
+    def beat_at(self, position: int) -> float:
+        """Musical position (beats) of a performance sample, as the sounding engine counts.
+
+        Beats continue across crossfades (a new engine starts at the old one's beat count).
+        """
+        voice = self._voices[-1]
+        return voice.beat_offset + voice.engine.beat_at(position - voice.offset)
+
     def glide_to(self, params: SynthParams, seconds: float) -> None:
         """Move continuous controls to ``params`` over ``seconds`` on the sounding engine."""
         self.engine.set_params(params, glide_seconds=max(0.0, seconds) or None)

@@ -74,3 +74,14 @@ def test_latentscore_sources_never_import_bridge() -> None:
     # The CLI may start the bridge later, via a lazy import inside a function.
     sources = [p for p in (ROOT / "latentscore").rglob("*.py") if p.name != "cli.py"]
     assert not [str(p) for p in sources if "bridge" in _imported_roots(p)]
+
+
+def test_latentscore_and_its_cli_do_not_load_the_bridge() -> None:
+    loaded = _modules_after_import("import latentscore, latentscore.cli")
+    assert not any(m.split(".")[0] in ("bridge", "websockets", "zeroconf") for m in loaded)
+
+
+def test_bridge_stays_free_of_ml_and_midi_at_import() -> None:
+    loaded = _modules_after_import("import bridge.daemon, bridge.cli")
+    leaked = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+    assert not leaked, leaked

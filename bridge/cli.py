@@ -1,0 +1,117 @@
+"""``latentscore bridge``: option checking, the address listing and the daemon's console life.
+
+The typer signature lives in :mod:`latentscore.cli` (one CLI), which imports this module only
+when the command runs, so ``import latentscore`` never loads the bridge.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import NoReturn
+
+from rich.console import Console
+
+from bridge.daemon import BridgeDaemon, BridgeOptions
+from bridge.registry import address_table, build_registry
+from bridge.security import parse_host_port
+from latentscore.config import MusicConfig
+
+Fail = Callable[[str], NoReturn]
+
+
+def print_addresses(out: Console) -> None:
+    """Print every OSC address: path, accepted types, range or values, then its description."""
+    for path, types, rng, description in address_table(build_registry()):
+        out.print(
+            f"{path}  [{types}]  {rng}".rstrip(), highlight=False, soft_wrap=True, markup=False
+        )
+        out.print(f"    {description}", highlight=False, soft_wrap=True, markup=False)
+
+
+def run_bridge(
+    out: Console,
+    fail: Fail,
+    *,
+    config: MusicConfig | None,
+    vibe: str | None,
+    model: str,
+    host: str,
+    osc_port: int,
+    oscquery_port: int | None,
+    send_to: list[str],
+    allow: list[str],
+    device: str | None,
+    no_audio: bool,
+    seed: int | None,
+    transition: float,
+    volume: float,
+    buffer: float,
+    zeroconf: bool,
+    list_addresses: bool,
+    verbose: bool,
+) -> None:
+    """Validate the options, start the daemon, print the summary, serve until a signal."""
+    if list_addresses:
+        print_addresses(out)
+        return
+    if vibe is not None and config is not None:
+        fail("give either --vibe or --preset/--config, not both")
+    if not 0 <= osc_port < 65536 or (oscquery_port is not None and not 0 <= oscquery_port < 65536):
+        fail("ports must be in 0..65535 (0: any free port)")
+    if not (math.isfinite(volume) and 0.0 <= volume <= 1.0):
+        fail(f"--volume must be in 0..1, got {volume}")
+    if not (math.isfinite(transition) and 0.0 <= transition <= 120.0):
+        fail(f"--transition must be in 0..120 seconds, got {transition}")
+    if not (math.isfinite(buffer) and 0.05 <= buffer <= 5.0):
+        fail(f"--buffer must be in 0.05..5 seconds, got {buffer}")
+    try:
+        targets = [parse_host_port(t) for t in send_to]
+        options = BridgeOptions(
+            host=host,
+            osc_port=osc_port,
+            oscquery_port=oscquery_port,
+            send_to=targets,
+            allow=allow,
+            config=config,
+            vibe=vibe,
+            model=model,
+            seed=seed,
+            transition=transition,
+            volume=volume,
+            no_audio=no_audio,
+            device=_device(device),
+            buffer_seconds=buffer,
+            zeroconf=zeroconf,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        daemon = BridgeDaemon(options)
+    except OSError as exc:
+        fail(f"cannot bind {host}:{osc_port}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail(str(exc))
+    _serve(out, daemon)
+
+
+def _serve(out: Console, daemon: BridgeDaemon) -> None:
+    daemon.run(on_started=lambda: out.print(daemon.summary(), highlight=False))
+    stats = daemon.performance.stats
+    out.print(
+        f"Stopped: {stats.played_samples / daemon.performance.sample_rate:.1f} s played, "
+        f"{stats.underruns} underruns, {daemon.controller.received} messages, "
+        f"{daemon.controller.rejected} rejected.",
+        highlight=False,
+    )
+
+
+def _device(device: str | None) -> int | str | None:
+    if device is None:
+        return None
+    return int(device) if device.strip().isdigit() else device

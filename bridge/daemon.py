@@ -1,0 +1,256 @@
+"""BridgeDaemon: one engine, one audio output, OSC in and out, OSCQuery, until told to stop.
+
+Wiring (each part is one module):
+
+    OSC UDP/TCP (osc_server) --+                       +--> FeedbackHub (feedback) --> targets
+    OSCQuery WebSocket --------+--> Controller ------+-+
+                                    (controller)     +--> LivePerformance (performance)
+                                                            render worker -> ring -> device
+
+``BridgeDaemon(options).start()`` binds everything and starts playing; ``stop()`` fades
+out, closes the device and every socket. ``run()`` does both around a wait for SIGINT or
+SIGTERM, which is what ``latentscore bridge`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from bridge.controller import Controller, Limits, Sender
+from bridge.discovery import Advertiser
+from bridge.feedback import FeedbackHub
+from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
+from bridge.oscquery import EXTENSIONS, Namespace, OscQueryServer
+from bridge.performance import BUFFER_SECONDS, LivePerformance
+from bridge.registry import PREFIX, ParamRegistry, build_registry
+from bridge.security import AllowList, is_local_bind
+from bridge.state import BridgeState
+from latentscore.config import MusicConfig
+from latentscore.models.base import DEFAULT_MODEL, ModelSpec
+from latentscore.player import NullOutput, OutputBackend, SoundDeviceOutput
+from latentscore.vibe import vibe_to_result
+
+log = logging.getLogger("bridge")
+
+
+@dataclass
+class BridgeOptions:
+    """Everything ``latentscore bridge`` can be told (see ``latentscore bridge --help``)."""
+
+    host: str = "127.0.0.1"
+    osc_port: int = 9000
+    oscquery_port: int | None = 9090  # None: no OSCQuery server; 0: any free port
+    send_to: list[tuple[str, int]] = field(default_factory=list)
+    allow: list[str] = field(default_factory=list)
+    config: MusicConfig | None = None  # from --preset / --config; a vibe overrides it
+    vibe: str | None = None
+    model: ModelSpec = DEFAULT_MODEL
+    seed: int | None = None
+    transition: float = 3.0
+    volume: float = 0.8
+    no_audio: bool = False
+    device: int | str | None = None
+    backend: OutputBackend | None = None  # overrides no_audio/device (tests, benchmarks)
+    buffer_seconds: float = BUFFER_SECONDS
+    feedback_hz: float = 30.0
+    limits: Limits = field(default_factory=Limits)
+    zeroconf: bool = True
+    name: str = "LatentScore"
+
+
+class BridgeDaemon:
+    """The running bridge (see the module docstring). Also a context manager."""
+
+    def __init__(self, options: BridgeOptions) -> None:
+        self.options = options
+        self.registry: ParamRegistry = build_registry()
+        self.allow = AllowList(options.allow)
+        self.hub = FeedbackHub(options.feedback_hz)
+        self._stopped = threading.Event()
+        self._started = False
+        self.oscquery: OscQueryServer | None = None
+        self.advertiser: Advertiser | None = None
+        seed = options.seed if options.seed is not None else random.randrange(2**31)
+        config, title = options.config or MusicConfig(), ""
+        if options.vibe:  # resolved before anything plays: a bad model fails fast, loudly
+            result = vibe_to_result(options.vibe, model=options.model)
+            config, title = result.config, result.title
+        self.state = BridgeState(
+            config, seed=seed, transition=options.transition, volume=options.volume, title=title
+        )
+        self.backend = options.backend or (
+            NullOutput(realtime=True) if options.no_audio else SoundDeviceOutput()
+        )
+        self.performance = LivePerformance(
+            self.state.synth_params(),
+            seed,
+            backend=self.backend,
+            emit=self._emit,
+            device=options.device,
+            buffer_seconds=options.buffer_seconds,
+            volume=options.volume,
+        )
+        udp_sock, tcp_sock = bind_sockets(options.host, options.osc_port)
+        self.udp = OscUdpServer(udp_sock, self._on_packet, self.allow)
+        self.controller = Controller(
+            self.registry,
+            self.state,
+            self.performance,
+            self.hub,
+            model=options.model,
+            udp_target=self.udp.target,
+            limits=options.limits,
+        )
+        self.tcp = OscTcpServer(
+            tcp_sock, self._on_packet, self.allow, options.limits.max_packet, self.hub.remove
+        )
+
+    # --- properties ----------------------------------------------------------------------
+    @property
+    def osc_port(self) -> int:
+        return self.udp.port
+
+    @property
+    def oscquery_port(self) -> int | None:
+        return self.oscquery.port if self.oscquery is not None else None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> BridgeDaemon:
+        """Start audio, inputs and outputs; returns self. Raises if a port or device fails."""
+        opts = self.options
+        for host, port in opts.send_to:
+            self.hub.add(self.udp.target((_resolve(host), port)))
+        self.hub.start()
+        try:
+            self.performance.start()
+            self.udp.start()
+            self.tcp.start()
+            if opts.oscquery_port is not None:
+                namespace = Namespace(self.registry, self.controller.read_value)
+                self.oscquery = OscQueryServer(
+                    opts.host,
+                    opts.oscquery_port,
+                    namespace,
+                    self.host_info,
+                    self.hub,
+                    self._on_packet,
+                    self.allow,
+                )
+                self.oscquery.start()
+            if opts.zeroconf:
+                self.advertiser = Advertiser(
+                    opts.name, opts.host, self.osc_port, self.oscquery_port
+                )
+                self.advertiser.start()
+        except BaseException:
+            self.stop()
+            raise
+        self._started = True
+        if not opts.vibe:
+            self.controller.warm_up()
+        if not self.allow.networks and not is_local_bind(opts.host):
+            log.warning("bound to %s without --allow: anyone on the network can steer", opts.host)
+        return self
+
+    def stop(self) -> None:
+        """Fade out, tell targets we stopped, close the device, sockets and threads."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.performance.close()
+        self.hub.broadcast(f"{PREFIX}/playing", (0,))
+        for part in (self.advertiser, self.oscquery, self.tcp, self.udp):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:
+                    log.debug("closing %s failed", type(part).__name__, exc_info=True)
+        self.controller.close()
+        self.hub.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`stop` was called (True) or ``timeout`` passed (False)."""
+        return self._stopped.wait(timeout)
+
+    def run(self, on_started: Callable[[], None] | None = None) -> None:
+        """Start, serve until SIGINT/SIGTERM, then stop cleanly (for the CLI)."""
+        previous: dict[int, Any] = {}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %d: shutting down", signum)
+            threading.Thread(target=self.stop, name="bridge-stop", daemon=True).start()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
+        try:
+            self.start()
+            if on_started is not None:
+                on_started()
+            while not self.wait(0.5):
+                if self.performance.error is not None:
+                    self.stop()
+                    raise self.performance.error
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def __enter__(self) -> BridgeDaemon:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- plumbing ------------------------------------------------------------------------
+    def _on_packet(self, data: bytes, sender: Sender) -> None:
+        self.controller.handle_packet(data, sender)
+
+    def _emit(self, name: str, args: tuple[Any, ...]) -> None:
+        self.hub.broadcast(f"{PREFIX}/{name}", args)
+
+    def host_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "NAME": self.options.name,
+            "OSC_PORT": self.osc_port,
+            "OSC_TRANSPORT": "UDP",
+            "EXTENSIONS": dict(EXTENSIONS),
+        }
+        if self.options.host not in ("0.0.0.0", "::"):
+            info["OSC_IP"] = self.options.host
+        return info
+
+    def summary(self) -> str:
+        """What is listening where, printed at start."""
+        opts = self.options
+        audio = "none (--no-audio)" if opts.no_audio else f"device {opts.device or 'default'}"
+        lines = [
+            f"LatentScore bridge: {self.state.title or 'playing'} (seed {self.state.seed})",
+            f"  OSC in      udp+tcp {opts.host}:{self.osc_port}  (TCP: OSC 1.0 size or 1.1 SLIP)",
+        ]
+        if self.oscquery is not None:
+            lines.append(f"  OSCQuery    http://{opts.host}:{self.oscquery_port}/  (+ WebSocket)")
+        targets = ", ".join(f"{h}:{p}" for h, p in opts.send_to) or "none (use /subscribe)"
+        lines += [
+            f"  OSC out     {targets}",
+            f"  audio       {audio}, buffer {opts.buffer_seconds:g} s",
+            f"  allow       {', '.join(opts.allow) or 'any sender that can reach the port'}",
+            f"  addresses   {len(self.registry)} under {PREFIX}/ "
+            "(latentscore bridge --list-addresses)",
+            "  Ctrl-C or SIGTERM stops (fade out).",
+        ]
+        return "\n".join(lines)
+
+
+def _resolve(host: str) -> str:
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return host

@@ -1,0 +1,454 @@
+"""ParamRegistry: every address the bridge understands, generated from the config schema.
+
+One :class:`ParamSpec` per OSC address: its path, OSC type tags (what it accepts and what it
+reports), range or allowed values, unit, access (read/write) and description. The MusicConfig
+part is derived from :data:`latentscore.config.FIELDS`, so a field added to the schema
+appears here, in OSC dispatch and validation, in the OSCQuery namespace, in feedback and in
+``--list-addresses`` without being written again. Later inputs (MIDI CC mapping) read the
+same specs: ordered fields are continuous 0..1 axes, categorical fields are label lists.
+
+Parsing incoming arguments also lives here (:meth:`ParamSpec.parse`): the spec that
+documents a range is the one that enforces it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Literal
+
+from bridge.osc_codec import OscValue
+from bridge.osc_pattern import compile_pattern, is_pattern
+from latentscore.config import FIELDS, FieldSpec, Label, MusicConfigUpdate
+from latentscore.errors import InvalidConfigError
+
+PREFIX = "/latentscore"
+MAX_STEP = 64
+MAX_SEED = 2**31 - 1
+MAX_TRANSITION = 120.0
+MAX_LABEL = 64
+MAX_TEXT = 4096  # characters of a vibe or a config JSON; longer is rejected, not truncated
+
+Role = Literal["field", "step", "label", "setting", "command", "stream"]
+
+
+class Access(IntEnum):
+    """OSCQuery ACCESS bit mask."""
+
+    NONE = 0
+    READ = 1
+    WRITE = 2
+    READ_WRITE = 3
+
+
+class BadValue(ValueError):
+    """Arguments a parameter rejects (wrong type, out of range, unknown label)."""
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """A parsed field value: a label, and for ordered fields its 0..1 position.
+
+    A float sent to an ordered field keeps its exact position (between labels); the label is
+    then the nearest one.
+    """
+
+    label: Label
+    position: float | None
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One OSC address. See the module docstring."""
+
+    name: str
+    path: str
+    role: Role
+    description: str
+    type_tag: str = ""  # OSCQuery TYPE: what the address reports (and mainly accepts)
+    accepts: tuple[str, ...] = ()  # accepted normalised type signatures (i, f, s, "")
+    access: Access = Access.WRITE
+    minimum: float | None = None
+    maximum: float | None = None
+    values: tuple[Label, ...] | None = None  # allowed values (OSCQuery RANGE VALS)
+    unit: str | None = None
+    field: FieldSpec | None = field(default=None, compare=False)
+
+    @property
+    def readable(self) -> bool:
+        return bool(self.access & Access.READ)
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.access & Access.WRITE)
+
+    def signature_ok(self, tags: str) -> bool:
+        """Does this address take a message with these (raw) type tags?"""
+        return normalise_tags(tags) in self.accepts
+
+    def parse(self, tags: str, args: Sequence[OscValue]) -> object:
+        """Validate and convert a message's arguments; raises :class:`BadValue`."""
+        sig = normalise_tags(tags)
+        if not self.writable:
+            raise BadValue(f"{self.path} is read-only")
+        if sig not in self.accepts:
+            want = " or ".join(repr(a) if a else "no arguments" for a in self.accepts)
+            raise BadValue(f"{self.path}: wrong argument types {tags!r}; expected {want}")
+        value = args[0] if args else None
+        if self.role == "field":
+            assert self.field is not None
+            return _parse_field(self.field, sig, value)
+        if self.role == "step":
+            return _bounded_int(self.path, value, -MAX_STEP, MAX_STEP)
+        if self.role == "setting":
+            return self._parse_setting(sig, value)
+        return self._parse_command(sig, value)
+
+    def _parse_setting(self, sig: str, value: OscValue) -> float | int:
+        lo, hi = self.minimum, self.maximum
+        assert lo is not None and hi is not None
+        if self.type_tag == "i":
+            return _bounded_int(self.path, value, int(lo), int(hi))
+        number = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(number) or not lo <= number <= hi:
+            raise BadValue(f"{self.path}: {value!r} is outside {lo:g}..{hi:g}")
+        return number
+
+    def _parse_command(self, sig: str, value: OscValue) -> object:
+        if self.type_tag == "s":
+            text = str(value)
+            if len(text) > MAX_TEXT:
+                raise BadValue(f"{self.path}: text of {len(text)} characters (limit {MAX_TEXT})")
+            return text
+        if self.name == "subscribe":
+            return None if sig == "" else _bounded_int(self.path, value, 1, 65535)
+        # triggers (play, stop, state): a button's release (0 / False) is not a press
+        return sig == "" or bool(value)
+
+
+def normalise_tags(tags: str) -> str:
+    """Collapse equivalent OSC types: int64 -> i, double -> f, symbol/char -> s, T/F -> i.
+
+    Impulse and nil (``I``, ``N``) carry no data, so they count as no argument (a trigger).
+    """
+    table = str.maketrans({"h": "i", "d": "f", "S": "s", "c": "s", "T": "i", "F": "i"})
+    return tags.translate(table).replace("I", "").replace("N", "")
+
+
+def _bounded_int(path: str, value: OscValue, lo: int, hi: int) -> int:
+    if isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer()):
+            raise BadValue(f"{path}: expected a whole number, got {value!r}")
+        value = int(value)
+    if not isinstance(value, int) or not lo <= value <= hi:
+        raise BadValue(f"{path}: {value!r} is outside {lo}..{hi}")
+    return int(value)
+
+
+def _parse_field(spec: FieldSpec, sig: str, value: OscValue) -> FieldValue:
+    path = f"{PREFIX}/{spec.name}"
+    if sig == "f" and spec.ordered:
+        pos = float(value)  # type: ignore[arg-type]
+        if not (math.isfinite(pos) and 0.0 <= pos <= 1.0):
+            raise BadValue(f"{path}: position {value!r} is outside 0..1")
+        pos = round(pos, 6)  # float32 on the wire: 0.8 arrives as 0.800000011920929
+        return FieldValue(spec.nearest_label(pos), pos)
+    if sig in ("i", "f"):
+        if all(isinstance(label, int) for label in spec.labels):  # density: the int is the label
+            label: Label = _bounded_int(path, value, min(spec.labels), max(spec.labels))  # type: ignore[type-var, arg-type]
+        else:
+            label = spec.labels[_bounded_int(path, value, 0, len(spec.labels) - 1)]
+    else:
+        text = str(value)
+        if len(text) > MAX_LABEL:
+            allowed = ", ".join(str(v) for v in spec.labels)
+            raise BadValue(f"{path}: a {len(text)}-character label is invalid; allowed: {allowed}")
+        try:
+            update = MusicConfigUpdate(**{spec.name: text})
+        except InvalidConfigError as exc:
+            raise BadValue(f"{path}: {shorten(str(exc))}") from None
+        label = update.changes()[spec.name]  # type: ignore[assignment]
+    return FieldValue(label, spec.position(label) if spec.ordered else None)
+
+
+def shorten(text: str, limit: int = 300) -> str:
+    """Error texts echo user input; keep replies and log lines bounded."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ParamRegistry:
+    """All bridge addresses, by name and path, with pattern lookup.
+
+    Built by :func:`build_registry`; iteration order is the documented order (fields first).
+    """
+
+    def __init__(self, specs: Sequence[ParamSpec]) -> None:
+        self._by_path = {s.path: s for s in specs}
+        self._by_name = {s.name: s for s in specs}
+        if len(self._by_path) != len(specs) or len(self._by_name) != len(specs):
+            raise ValueError("duplicate parameter name or path")
+
+    def __iter__(self) -> Iterator[ParamSpec]:
+        return iter(self._by_path.values())
+
+    def __len__(self) -> int:
+        return len(self._by_path)
+
+    def __getitem__(self, name: str) -> ParamSpec:
+        return self._by_name[name]
+
+    def by_path(self, path: str) -> ParamSpec | None:
+        return self._by_path.get(path)
+
+    def match(self, pattern: str) -> list[ParamSpec]:
+        """Specs whose path the OSC address pattern matches (raises PatternError if bad)."""
+        if not is_pattern(pattern):
+            spec = self._by_path.get(pattern)
+            return [spec] if spec is not None else []
+        regex = compile_pattern(pattern)
+        return [s for s in self._by_path.values() if regex.match(s.path)]
+
+    def readable(self) -> list[ParamSpec]:
+        """Specs with a current value (what ``/latentscore/state`` replies with)."""
+        return [s for s in self if s.readable and s.role != "stream"]
+
+
+def _field_specs(spec: FieldSpec) -> list[ParamSpec]:
+    path = f"{PREFIX}/{spec.name}"
+    labels = ", ".join(str(v) for v in spec.labels)
+    if spec.ordered:
+        main = ParamSpec(
+            spec.name,
+            path,
+            "field",
+            f"{spec.description} Float 0..1 moves continuously between labels; a label "
+            f"({labels}) or {_int_meaning(spec)} jumps to it.",
+            type_tag="f",
+            accepts=("f", "i", "s"),
+            access=Access.READ_WRITE,
+            minimum=0.0,
+            maximum=1.0,
+            field=spec,
+        )
+        step = ParamSpec(
+            f"{spec.name}/step",
+            f"{path}/step",
+            "step",
+            f"Move {spec.name} by n labels (+1 up, -1 down; saturates at the ends).",
+            type_tag="i",
+            accepts=("i", "f"),
+            minimum=-MAX_STEP,
+            maximum=MAX_STEP,
+            field=spec,
+        )
+        label = ParamSpec(
+            f"{spec.name}/label",
+            f"{path}/label",
+            "label",
+            f"The {spec.name} label nearest to the current position (read-only).",
+            type_tag="i" if spec.name == "density" else "s",
+            access=Access.READ,
+            values=spec.labels,
+            field=spec,
+        )
+        return [main, step, label]
+    return [
+        ParamSpec(
+            spec.name,
+            path,
+            "field",
+            f"{spec.description} A label ({labels}) or {_int_meaning(spec)}.",
+            type_tag="s",
+            accepts=("s", "i", "f"),
+            access=Access.READ_WRITE,
+            values=spec.labels,
+            field=spec,
+        )
+    ]
+
+
+def _int_meaning(spec: FieldSpec) -> str:
+    if all(isinstance(v, int) for v in spec.labels):
+        return "an int (the value itself)"
+    return f"a label index 0..{len(spec.labels) - 1}"
+
+
+def _control_specs() -> list[ParamSpec]:
+    rw, w, r = Access.READ_WRITE, Access.WRITE, Access.READ
+
+    def p(name: str, role: Role, desc: str, **kw: object) -> ParamSpec:
+        return ParamSpec(name, f"{PREFIX}/{name}", role, desc, **kw)  # type: ignore[arg-type]
+
+    trigger = ("", "i", "f")
+    return [
+        p(
+            "vibe",
+            "command",
+            "Describe a mood; the model picks a config and the music "
+            "crossfades to it. Acknowledged with /latentscore/title.",
+            type_tag="s",
+            accepts=("s",),
+        ),
+        p(
+            "config",
+            "command",
+            'A full or partial MusicConfig as JSON (labels; {"step": n} moves an ordered field).',
+            type_tag="s",
+            accepts=("s",),
+        ),
+        p(
+            "transition",
+            "setting",
+            "Seconds of glide or crossfade for label, config and vibe changes.",
+            type_tag="f",
+            accepts=("f", "i"),
+            access=rw,
+            minimum=0.0,
+            maximum=MAX_TRANSITION,
+            unit="seconds",
+        ),
+        p(
+            "seed",
+            "setting",
+            "Random seed; changing it crossfades to a fresh performance.",
+            type_tag="i",
+            accepts=("i", "f"),
+            access=rw,
+            minimum=0,
+            maximum=MAX_SEED,
+        ),
+        p(
+            "volume",
+            "setting",
+            "Output gain 0..1 (smoothed).",
+            type_tag="f",
+            accepts=("f", "i"),
+            access=rw,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        p(
+            "play",
+            "command",
+            "Start (or resume) the music with a short fade-in.",
+            type_tag="I",
+            accepts=trigger,
+            access=w,
+        ),
+        p(
+            "stop",
+            "command",
+            "Fade the music out and pause it (the daemon keeps running).",
+            type_tag="I",
+            accepts=trigger,
+            access=w,
+        ),
+        p(
+            "state",
+            "command",
+            "Reply to the sender with every current value.",
+            type_tag="I",
+            accepts=trigger,
+            access=w,
+        ),
+        p(
+            "subscribe",
+            "command",
+            "Add the sender (at its source port, or the port given) as a feedback target.",
+            type_tag="i",
+            accepts=("", "i", "f"),
+            access=w,
+            minimum=1,
+            maximum=65535,
+        ),
+        p(
+            "unsubscribe",
+            "command",
+            "Remove the sender's feedback subscription.",
+            type_tag="I",
+            accepts=trigger,
+            access=w,
+        ),
+        p(
+            "playing",
+            "setting",
+            "1 while playing, 0 when stopped (read-only).",
+            type_tag="i",
+            access=r,
+            minimum=0,
+            maximum=1,
+        ),
+        p(
+            "title",
+            "setting",
+            "Title of the last vibe (read-only; sent on every change).",
+            type_tag="s",
+            access=r,
+        ),
+        p(
+            "note",
+            "stream",
+            "Every note as it sounds: layer, MIDI pitch, velocity 0..1, duration in seconds.",
+            type_tag="sfff",
+            access=r,
+        ),
+        p(
+            "beat",
+            "stream",
+            "Beat counter, sent on every beat as it sounds.",
+            type_tag="i",
+            access=r,
+        ),
+        p(
+            "bar",
+            "stream",
+            "Bar counter, sent on every bar line as it sounds.",
+            type_tag="i",
+            access=r,
+        ),
+        p(
+            "level",
+            "stream",
+            "Output RMS and peak (linear 0..1), about 30 times a second.",
+            type_tag="ff",
+            access=r,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        p(
+            "error",
+            "stream",
+            "Why a message was rejected (sent to its sender).",
+            type_tag="s",
+            access=r,
+        ),
+    ]
+
+
+def build_registry() -> ParamRegistry:
+    """The bridge's address space: every schema field, then the control addresses."""
+    specs: list[ParamSpec] = []
+    for spec in FIELDS.values():
+        specs.extend(_field_specs(spec))
+    specs.extend(_control_specs())
+    return ParamRegistry(specs)
+
+
+def address_table(registry: ParamRegistry) -> list[tuple[str, str, str, str]]:
+    """(path, type tags accepted, range/values, description) rows for docs and the CLI."""
+    rows = []
+    for spec in registry:
+        if spec.writable:
+            tags = " | ".join(a or "(none)" for a in spec.accepts)
+        else:
+            tags = f"out: {spec.type_tag}"
+        if spec.values is not None:
+            rng = ", ".join(str(v) for v in spec.values)
+        elif spec.minimum is not None and spec.maximum is not None:
+            rng = f"{spec.minimum:g}..{spec.maximum:g}"
+        else:
+            rng = ""
+        rows.append((spec.path, tags, rng, spec.description))
+    return rows
