@@ -1,8 +1,10 @@
 """30 s of dx.live() playback through PortAudio -> JACK (dummy driver) with zero underruns.
 
-The generator changes config (crossfade) and Steps (glide) every 2 s, as a game or an
-installation would. The dummy driver clocks the device in real time, so this also checks
-that the render-ahead worker keeps up while the generator is consumed in step with time.
+The generator changes config (crossfade: presets and vibe texts for the fast model) and
+Steps (glide) every 2 s, as a game or an installation would. The text model loads and
+answers in the feed thread while audio plays. The dummy driver clocks the device in real
+time, so this also checks that the render-ahead worker keeps up while the generator is
+consumed in step with time.
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ from latentscore import MusicConfigUpdate, Step, dx, presets
 from latentscore.items import Streamable
 
 NAMES = ["deep_space", "lofi_study", "midnight_jazz", "morning_mist"]
+VIBES = ["rain on a neon street at night", "warm sunset over calm water",
+         "frantic chase, 132 bpm", "glacial arctic silence, no drums"]
 yields = []
 
 def scenes():
     for i in range({round(SECONDS / ITEM)}):
         yields.append(time.monotonic())
-        if i % 2 == 0:
-            item = presets.load(NAMES[(i // 2) % len(NAMES)])
+        if i % 4 == 0:
+            item = presets.load(NAMES[(i // 4) % len(NAMES)])
+        elif i % 4 == 2:
+            item = VIBES[(i // 4) % len(VIBES)]
         else:
             sign = 1 if i % 4 == 1 else -1
             item = MusicConfigUpdate(brightness=Step(sign), space=Step(sign), tempo=Step(-sign))
@@ -69,6 +75,7 @@ def test_live_generator_plays_30s_on_jack_without_underruns() -> None:
     cues = result["cues"]
     assert len(cues) == SECONDS / ITEM
     # every change landed on its exact boundary sample, glides for Steps, fades for configs
+    # and vibes
     assert [c[0] for c in cues] == [round(i * ITEM * 44100) for i in range(len(cues))]
     assert [c[1] for c in cues[1:]] == [i % 2 == 1 for i in range(1, len(cues))]
     assert not any(c[2] for c in cues)
