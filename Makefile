@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # torch is installed first, from the CPU wheel index, so the sentence-transformers dependency
-# does not pull a multi-GB CUDA build. `make TORCH_INDEX=` uses only the configured indexes.
+# does not pull a multi-GB CUDA build (one quick retry where that index is unreachable, then
+# the configured indexes). `make TORCH_INDEX=` uses only the configured indexes.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: venv demo test lint format bench readme clean
@@ -15,7 +16,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --retries 1 torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -e '.[dev,external,expressive]'
 	touch $(STAMP)
 
