@@ -113,6 +113,10 @@ class Controller:
         self._vibes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bridge-vibe")
         self._vibe_seq = itertools.count(1)
         self._latest_vibe = 0
+        # Field edits that arrive while a vibe is being resolved were made after it, so they
+        # are laid over the vibe's config when it lands instead of being swept away by it.
+        self._vibe_pending = False
+        self._edits_since_vibe: dict[str, FieldValue] = {}
         self.received = 0  # messages accepted for dispatch
         self.rejected = 0
         self.throttled = 0
@@ -204,6 +208,7 @@ class Controller:
                 spec = p.spec
                 if spec.role == "field" and spec.field is not None:
                     assert isinstance(p.value, FieldValue)
+                    self._note_edit(spec.field.name, p.value)
                     if state.set_field(spec.field.name, p.value):
                         changed.add(spec.field.name)
                         knobs_only = knobs_only and p.knob
@@ -211,6 +216,7 @@ class Controller:
                 elif spec.role == "step" and spec.field is not None:
                     field = spec.field
                     label = Step(int(p.value)).apply(field, state.labels[field.name])  # type: ignore[call-overload]
+                    self._note_edit(field.name, FieldValue(label, field.position(label)))
                     if state.set_field(field.name, FieldValue(label, field.position(label))):
                         changed.add(field.name)
                         knobs_only = False
@@ -223,6 +229,7 @@ class Controller:
                         assert field is not None
                         label = getattr(new, name)
                         position = field.position(label) if field.ordered else None
+                        self._note_edit(name, FieldValue(label, position))
                         if state.set_field(name, FieldValue(label, position)):
                             changed.add(name)
                             self._field_feedback(name, exclude=None)
@@ -304,8 +311,16 @@ class Controller:
             return self.state.value(spec)
 
     # --- vibes ---------------------------------------------------------------------------
+    def _note_edit(self, name: str, value: FieldValue) -> None:
+        """Remember a field edit made while a vibe is being resolved (lock held)."""
+        if self._vibe_pending:
+            self._edits_since_vibe[name] = value
+
     def _request_vibe(self, text: str, sender: Sender, at: int | None) -> None:
         seq = next(self._vibe_seq)
+        with self._lock:
+            self._vibe_pending = True
+            self._edits_since_vibe.clear()  # edits before this vibe are replaced by it
         self._latest_vibe = seq
         self._vibes.submit(self._resolve_vibe, text, sender, at, seq)
 
@@ -313,9 +328,11 @@ class Controller:
         try:
             result = vibe_to_result(text, model=self.model)
         except LatentScoreError as exc:
+            self._vibe_done(seq)
             self.reject(sender, f"{PREFIX}/vibe: {shorten(str(exc))}")
             return
         except Exception:
+            self._vibe_done(seq)
             log.exception("vibe model failed on %r", shorten(text, 80))
             self.reject(sender, f"{PREFIX}/vibe: the model failed (see the daemon log)")
             return
@@ -330,7 +347,13 @@ class Controller:
     def apply_vibe(self, result: GenerateResult, sender: Sender | None) -> list[EngineOp]:
         """Take a model's answer: every field, the title; crossfade to it."""
         with self._lock:
-            for name in self.state.set_config(result.config):
+            changed = set(self.state.set_config(result.config))
+            for name, value in self._edits_since_vibe.items():  # later edits win
+                if self.state.set_field(name, value):
+                    changed.add(name)
+            self._edits_since_vibe.clear()
+            self._vibe_pending = False
+            for name in sorted(changed):
                 self._field_feedback(name, exclude=None)
             self.state.title = result.title
             params = self.state.synth_params()
@@ -338,6 +361,13 @@ class Controller:
         self.tell_everyone(TITLE_PATH, (result.title,), sender)
         log.info("vibe -> %r", result.title)
         return [Crossfade(params, transition)]
+
+    def _vibe_done(self, seq: int) -> None:
+        """A vibe failed: edits stop being recorded unless a newer vibe is pending."""
+        with self._lock:
+            if seq == self._latest_vibe:
+                self._vibe_pending = False
+                self._edits_since_vibe.clear()
 
     def warm_up(self) -> None:
         """Load the vibe model in the background so the first vibe answers quickly."""

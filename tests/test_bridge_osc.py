@@ -279,3 +279,34 @@ def test_subscribe_with_a_port_and_unsubscribe(daemon: BridgeDaemon, client: Osc
             other.close()
     finally:
         listener.close()
+
+
+def test_edits_made_while_a_vibe_is_thinking_survive_it() -> None:
+    with running_daemon(model=FakeVibeModel(delay=0.4)) as daemon:
+        client = OscClient(daemon.osc_port)
+        try:
+            client.send(f"{P}/tempo", "very_fast")  # before the vibe: replaced by it
+            client.send(f"{P}/vibe", "a dark cellar at night")
+            client.send(f"{P}/space", "vast")  # after the vibe was asked for: kept
+            client.send(f"{P}/motion/step", 1)
+            assert client.wait(f"{P}/title").args == ("Night Cellar",)
+            state = client.state()
+            assert state[f"{P}/brightness/label"] == ("very_dark",)  # from the vibe
+            assert state[f"{P}/tempo/label"] == ("slow",)  # the vibe's (default) tempo
+            assert state[f"{P}/space/label"] == ("vast",)
+            assert state[f"{P}/motion/label"] == ("medium",)  # slow (default) + 1
+        finally:
+            client.close()
+
+
+def test_vibes_with_the_real_fast_model() -> None:
+    with running_daemon(model="fast") as daemon:
+        client = OscClient(daemon.osc_port)
+        try:
+            client.send(f"{P}/vibe", "frantic chase, 132 bpm, no drums")
+            assert client.wait(f"{P}/title", timeout=30).args == ("Frantic Chase 132 Bpm No Drums",)
+            state = client.state()
+            assert state[f"{P}/tempo/label"] == ("very_fast",)
+            assert state[f"{P}/rhythm"] == ("none",)
+        finally:
+            client.close()
