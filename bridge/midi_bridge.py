@@ -171,6 +171,7 @@ class MidiBridge:
             reply=lambda packet: True,
         )
         self._clock_sender = Sender(("midi-clock",), "midi", 0, "midi", lambda packet: True)
+        self._learn_requester: Sender | None = None
         self._closed = False
         self._poller = threading.Event()
         self.received = 0
@@ -334,6 +335,7 @@ class MidiBridge:
         except ValueError as exc:
             self.controller.reject(sender, f"{PREFIX}/learn: {exc}")
             return
+        self._learn_requester = sender  # answered with /learned even if not subscribed
         log.info("MIDI learn: move the control for %s", self.learn.armed)
 
     def _learned(self, learned: Learned) -> None:
@@ -342,7 +344,8 @@ class MidiBridge:
         self.mapper.set_map(self.cmap)
         described = binding.source.describe()
         log.info("MIDI learn: %s -> %s (saved to %s)", described, binding.param, learned.path)
-        self.controller.tell_everyone(f"{PREFIX}/learned", (binding.param, described), None)
+        requester, self._learn_requester = self._learn_requester, None
+        self.controller.tell_everyone(f"{PREFIX}/learned", (binding.param, described), requester)
 
     def _poll_learn(self) -> None:
         while not self._poller.wait(0.02):

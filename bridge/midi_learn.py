@@ -64,6 +64,8 @@ class Learned:
 
 def binding_for(registry: ParamRegistry, param: str, msg: mido.Message) -> Binding | None:
     """The default binding of ``param`` to the control that sent ``msg`` (None: not a control)."""
+    if not hasattr(msg, "channel"):
+        return None  # system messages (clock, sysex...) are not controls
     table: dict[str, object] = {"param": param, "channel": msg.channel + 1}
     if msg.type == "control_change":
         table["cc"] = msg.control

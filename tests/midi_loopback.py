@@ -16,7 +16,7 @@ from typing import Any
 import mido
 from mido.ports import BaseInput, BaseOutput
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a port garbage-collected while held closes itself
 _inputs: dict[str, list[Input]] = defaultdict(list)
 _listed: dict[str, dict[str, bool]] = {}  # name -> {"is_input": ..., "is_output": ...}
 SENT: dict[str, list[tuple[float, mido.Message]]] = defaultdict(list)
