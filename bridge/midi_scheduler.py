@@ -28,6 +28,7 @@ from typing import Protocol
 log = logging.getLogger("bridge.midi")
 
 SPIN_SECONDS = 0.0005  # below this, yield instead of sleeping (sleep overshoots ~60 us)
+REPLAN_SECONDS = 0.01  # longest sleep before re-reading the audio clock
 
 
 class SampleClock(Protocol):
@@ -103,7 +104,9 @@ class TimedSender:
                     if wait > SPIN_SECONDS:
                         # wake a little early and finish with a short spin: Condition.wait
                         # and the scheduler overshoot by tens of microseconds
-                        self._cond.wait(max(0.0, wait - SPIN_SECONDS))
+                        # (and never longer than REPLAN_SECONDS: the clock may have
+                        # started or jumped since this wait was computed)
+                        self._cond.wait(min(REPLAN_SECONDS, max(0.0, wait - SPIN_SECONDS)))
                     else:
                         self._cond.release()
                         try:
