@@ -29,10 +29,12 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import itertools
+
 import mido
 
 from bridge.daemon import BridgeDaemon
-from bridge.midi_bridge import MidiOptions
+from bridge.midi_options import MidiOptions
 from bridge.performance import Glide
 from latentscore.config import MusicConfig
 from tests import midi_loopback
@@ -119,7 +121,7 @@ def main() -> None:
         f"{len(errors)} messages ({notes} notes)  [target p99 <= 2 ms]"
     )
     ideal = 60.0 / bpm / 24 * 1000
-    intervals = [(b - a) * 1000 for a, b in zip(ticks, ticks[1:], strict=False)][24:]
+    intervals = [(b - a) * 1000 for a, b in itertools.pairwise(ticks)][24:]
     deviation = [abs(i - ideal) for i in intervals]
     print(
         f"  clock out at {bpm:.1f} BPM: ideal {ideal:.3f} ms, mean {statistics.mean(intervals):.3f}"

@@ -15,9 +15,8 @@ from typing import NoReturn
 from rich.console import Console
 
 from bridge.daemon import BridgeDaemon, BridgeOptions
-from bridge.midi_bridge import MidiOptions, preset_maps
 from bridge.midi_map import MapError
-from bridge.midi_ports import API_CHOICES, MidiSystem, MidiUnavailable
+from bridge.midi_options import API_CHOICES, MidiOptions
 from bridge.registry import address_table, build_registry
 from bridge.security import parse_host_port
 from latentscore.config import MusicConfig
@@ -147,6 +146,9 @@ def _learn_list(learn: bool, params: str | None) -> list[str]:
 
 def print_midi(out: Console, api: str) -> None:
     """``--midi-list``: ports of the MIDI system, and the shipped controller maps."""
+    from bridge.midi_bridge import preset_maps
+    from bridge.midi_ports import MidiSystem, MidiUnavailable
+
     try:
         system = MidiSystem.detect(api)
     except MidiUnavailable as exc:

@@ -23,12 +23,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.controller import Controller, Limits, Sender
 from bridge.discovery import Advertiser
 from bridge.feedback import FeedbackHub
-from bridge.midi_bridge import MidiBridge, MidiOptions
+from bridge.midi_options import MidiOptions
 from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
 from bridge.oscquery import EXTENSIONS, Namespace, OscQueryServer
 from bridge.performance import BUFFER_SECONDS, LivePerformance
@@ -39,6 +39,9 @@ from latentscore.config import MusicConfig
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec
 from latentscore.player import NullOutput, OutputBackend, SoundDeviceOutput
 from latentscore.vibe import vibe_to_result
+
+if TYPE_CHECKING:
+    from bridge.midi_bridge import MidiBridge
 
 log = logging.getLogger("bridge")
 
@@ -117,6 +120,8 @@ class BridgeDaemon:
         )
         self.midi: MidiBridge | None = None
         if options.midi is not None and options.midi.wanted:
+            from bridge.midi_bridge import MidiBridge  # mido only when MIDI is asked for
+
             try:  # map files are checked here: a bad map fails before anything plays
                 self.midi = MidiBridge(
                     options.midi, self.registry, self.controller, self.hub, self.performance

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import mido
 
@@ -35,6 +35,7 @@ from bridge.midi_learn import Learned, LearnSession, default_user_map, load_user
 from bridge.midi_map import ControllerMap, MapError, parse_map
 from bridge.midi_mapper import Change, MidiMapper
 from bridge.midi_notes import NoteStream
+from bridge.midi_options import MidiOptions
 from bridge.midi_ports import (
     FEEDBACK_NAME,
     VIRTUAL,
@@ -51,30 +52,9 @@ from bridge.registry import PREFIX, ParamRegistry
 
 log = logging.getLogger("bridge.midi")
 
-Clock = Literal["none", "in", "out"]
 DEFAULT_MAP = "generic"
 _REPO_CONTROLLERS = Path(__file__).resolve().parent.parent / "presets" / "controllers"
 REALTIME = frozenset({"clock", "start", "continue", "stop"})
-
-
-@dataclass
-class MidiOptions:
-    """The daemon's MIDI flags (``--midi-in``, ``--midi-out``, ``--midi-map``, ``--clock``...)."""
-
-    midi_in: str | None = None  # port name substring, or "virtual"
-    midi_out: str | None = None
-    map: str | None = None  # a file path or a preset name (presets/controllers/<name>.toml)
-    learn_file: Path | None = None  # default: ~/.config/latentscore/controllers/user.toml
-    learn: list[str] = field(default_factory=list)  # guided learn of these params at start
-    clock: Clock = "none"
-    api: str = "auto"
-    backend: Any = None  # a mido backend to use instead of rtmidi (tests)
-    feedback_port: str | None = None  # where LED/motor feedback goes (default: like midi_in)
-    lookahead: float = 0.0  # send note/clock messages this many seconds early
-
-    @property
-    def wanted(self) -> bool:
-        return bool(self.midi_in or self.midi_out or self.learn)
 
 
 # --- map files -------------------------------------------------------------------------------

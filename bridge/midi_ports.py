@@ -21,6 +21,8 @@ from typing import Any
 
 import mido
 
+from bridge.midi_options import API_CHOICES
+
 log = logging.getLogger("bridge.midi")
 
 VIRTUAL = "virtual"
@@ -28,7 +30,6 @@ IN_NAME = "LatentScore In"
 OUT_NAME = "LatentScore Out"
 FEEDBACK_NAME = "LatentScore Feedback"
 CLIENT_NAME = "LatentScore"
-API_CHOICES = ("auto", "alsa", "jack", "coremidi", "windows")
 _RTMIDI_APIS = {
     "alsa": "LINUX_ALSA",
     "jack": "UNIX_JACK",

@@ -15,7 +15,7 @@ import mido
 import pytest
 
 from bridge.daemon import BridgeDaemon
-from bridge.midi_bridge import MidiOptions
+from bridge.midi_options import MidiOptions
 from bridge.midi_ports import MidiSystem, MidiUnavailable
 from tests import midi_loopback
 from tests.bridge_util import OscClient, make_options, running_daemon, wait_for

@@ -34,7 +34,7 @@ from pathlib import Path
 import mido
 import sounddevice as sd
 from bridge.daemon import BridgeDaemon
-from bridge.midi_bridge import MidiOptions
+from bridge.midi_options import MidiOptions
 from latentscore.config import MusicConfig
 from latentscore.midi_layout import LAYER_MIDI
 from latentscore.player import SoundDeviceOutput
