@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 
 from bridge.daemon import BridgeDaemon, BridgeOptions
+from bridge.midi_map import MapError
+from bridge.midi_options import API_CHOICES, MidiOptions
 from bridge.registry import address_table, build_registry
 from bridge.security import parse_host_port
 from latentscore.config import MusicConfig
@@ -51,11 +54,40 @@ def run_bridge(
     zeroconf: bool,
     list_addresses: bool,
     verbose: bool,
+    midi_in: str | None = None,
+    midi_out: str | None = None,
+    midi_map: str | None = None,
+    midi_list: bool = False,
+    midi_api: str = "auto",
+    clock: str = "none",
+    learn: bool = False,
+    learn_params: str | None = None,
+    learn_file: Path | None = None,
 ) -> None:
     """Validate the options, start the daemon, print the summary, serve until a signal."""
     if list_addresses:
         print_addresses(out)
         return
+    if midi_list:
+        print_midi(out, midi_api)
+        return
+    if midi_api not in API_CHOICES:
+        fail(f"--midi-api must be one of {', '.join(API_CHOICES)}, got {midi_api!r}")
+    if clock not in ("none", "in", "out"):
+        fail(f"--clock must be none, in or out, got {clock!r}")
+    if clock == "out" and not midi_out:
+        fail("--clock out sends clock on the MIDI output: give --midi-out too")
+    if (clock == "in" or learn) and not midi_in:
+        fail(f"--{'clock in' if clock == 'in' else 'learn'} needs a MIDI input: give --midi-in")
+    midi = MidiOptions(
+        midi_in=midi_in,
+        midi_out=midi_out,
+        map=midi_map,
+        learn_file=learn_file,
+        learn=_learn_list(learn, learn_params),
+        clock=clock,  # type: ignore[arg-type]
+        api=midi_api,
+    )
     if vibe is not None and config is not None:
         fail("give either --vibe or --preset/--config, not both")
     if not 0 <= osc_port < 65536 or (oscquery_port is not None and not 0 <= oscquery_port < 65536):
@@ -84,6 +116,7 @@ def run_bridge(
             device=_device(device),
             buffer_seconds=buffer,
             zeroconf=zeroconf,
+            midi=midi if midi.wanted else None,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -95,9 +128,34 @@ def run_bridge(
         daemon = BridgeDaemon(options)
     except OSError as exc:
         fail(f"cannot bind {host}:{osc_port}: {exc.strerror or exc}")
-    except ValueError as exc:
+    except (ValueError, MapError) as exc:
         fail(str(exc))
     _serve(out, daemon)
+
+
+LEARN_DEFAULT = ("brightness", "space", "motion", "echo", "tempo", "density", "volume")
+
+
+def _learn_list(learn: bool, params: str | None) -> list[str]:
+    if not learn:
+        return []
+    if params:
+        return [p.strip() for p in params.split(",") if p.strip()]
+    return list(LEARN_DEFAULT)
+
+
+def print_midi(out: Console, api: str) -> None:
+    """``--midi-list``: ports of the MIDI system, and the shipped controller maps."""
+    from bridge.midi_bridge import preset_maps
+    from bridge.midi_ports import MidiSystem, MidiUnavailable
+
+    try:
+        system = MidiSystem.detect(api)
+    except MidiUnavailable as exc:
+        out.print(f"MIDI: {exc}", highlight=False, markup=False)
+    else:
+        out.print(system.listing(), highlight=False, markup=False)
+    out.print(f"controller maps (--midi-map): {', '.join(preset_maps())}", highlight=False)
 
 
 def _serve(out: Console, daemon: BridgeDaemon) -> None:

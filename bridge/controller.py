@@ -117,6 +117,8 @@ class Controller:
         # are laid over the vibe's config when it lands instead of being swept away by it.
         self._vibe_pending = False
         self._edits_since_vibe: dict[str, FieldValue] = {}
+        # extra immediate commands by name (MIDI learn): handler(parsed value, sender)
+        self.commands: dict[str, Callable[[object, Sender], None]] = {"learn": self._no_learn}
         self.received = 0  # messages accepted for dispatch
         self.rejected = 0
         self.throttled = 0
@@ -172,9 +174,10 @@ class Controller:
             self.reject(sender, str(exc))
             return
         self.received += 1
-        music = [p for p in parsed if p.spec.name not in IMMEDIATE_COMMANDS | {"vibe"}]
+        immediate = IMMEDIATE_COMMANDS | self.commands.keys()
+        music = [p for p in parsed if p.spec.name not in immediate | {"vibe"}]
         for p in parsed:
-            if p.spec.name in IMMEDIATE_COMMANDS:
+            if p.spec.name in immediate:
                 self._command(p, sender)
             elif p.spec.name == "vibe":
                 self._request_vibe(str(p.value), sender, at)
@@ -281,7 +284,10 @@ class Controller:
     # --- commands ------------------------------------------------------------------------
     def _command(self, p: _Parsed, sender: Sender) -> None:
         name = p.spec.name
-        if name == "state":
+        handler = self.commands.get(name)
+        if handler is not None:
+            handler(p.value, sender)
+        elif name == "state":
             if p.value:
                 self.send_state(sender.reply)
         elif name == "subscribe":
@@ -297,6 +303,9 @@ class Controller:
         elif name == "unsubscribe" and p.value:
             removed = self.hub.remove_owned_by(sender.key)
             log.info("unsubscribed %d target(s) of %s", removed, sender.key)
+
+    def _no_learn(self, value: object, sender: Sender) -> None:
+        self.reject(sender, f"{PREFIX}/learn: no MIDI input (start the bridge with --midi-in)")
 
     def send_state(self, send: Callable[[bytes], bool]) -> None:
         """Send every current value (one message per address) through ``send``."""

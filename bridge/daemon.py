@@ -4,8 +4,9 @@ Wiring (each part is one module):
 
     OSC UDP/TCP (osc_server) --+                       +--> FeedbackHub (feedback) --> targets
     OSCQuery WebSocket --------+--> Controller ------+-+
-                                    (controller)     +--> LivePerformance (performance)
+    MIDI in (midi_bridge) -----+    (controller)     +--> LivePerformance (performance)
                                                             render worker -> ring -> device
+                                                            +-> NoteStream -> MIDI out
 
 ``BridgeDaemon(options).start()`` binds everything and starts playing; ``stop()`` fades
 out, closes the device and every socket. ``run()`` does both around a wait for SIGINT or
@@ -22,11 +23,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.controller import Controller, Limits, Sender
 from bridge.discovery import Advertiser
 from bridge.feedback import FeedbackHub
+from bridge.midi_options import MidiOptions
 from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
 from bridge.oscquery import EXTENSIONS, Namespace, OscQueryServer
 from bridge.performance import BUFFER_SECONDS, LivePerformance
@@ -37,6 +39,9 @@ from latentscore.config import MusicConfig
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec
 from latentscore.player import NullOutput, OutputBackend, SoundDeviceOutput
 from latentscore.vibe import vibe_to_result
+
+if TYPE_CHECKING:
+    from bridge.midi_bridge import MidiBridge
 
 log = logging.getLogger("bridge")
 
@@ -64,6 +69,7 @@ class BridgeOptions:
     limits: Limits = field(default_factory=Limits)
     zeroconf: bool = True
     name: str = "LatentScore"
+    midi: MidiOptions | None = None  # MIDI in/out, maps, learn, clock (None: no MIDI)
 
 
 class BridgeDaemon:
@@ -112,6 +118,18 @@ class BridgeDaemon:
         self.tcp = OscTcpServer(
             tcp_sock, self._on_packet, self.allow, options.limits.max_packet, self.hub.remove
         )
+        self.midi: MidiBridge | None = None
+        if options.midi is not None and options.midi.wanted:
+            from bridge.midi_bridge import MidiBridge  # mido only when MIDI is asked for
+
+            try:  # map files are checked here: a bad map fails before anything plays
+                self.midi = MidiBridge(
+                    options.midi, self.registry, self.controller, self.hub, self.performance
+                )
+            except BaseException:
+                self.udp.sock.close()
+                self.tcp.sock.close()
+                raise
 
     # --- properties ----------------------------------------------------------------------
     @property
@@ -130,6 +148,8 @@ class BridgeDaemon:
             self.hub.add(self.udp.target((_resolve(host), port)))
         self.hub.start()
         try:
+            if self.midi is not None:  # before the performance, so its first notes are sent
+                self.midi.start()
             self.performance.start()
             self.udp.start()
             self.tcp.start()
@@ -166,6 +186,8 @@ class BridgeDaemon:
             return
         self._stopped.set()
         self.performance.close()
+        if self.midi is not None:  # after the audio: no notes can follow the all-notes-off
+            self.midi.close()
         self.hub.broadcast(f"{PREFIX}/playing", (0,))
         for part in (self.advertiser, self.oscquery, self.tcp, self.udp):
             if part is not None:
@@ -244,8 +266,10 @@ class BridgeDaemon:
             f"  allow       {', '.join(opts.allow) or 'any sender that can reach the port'}",
             f"  addresses   {len(self.registry)} under {PREFIX}/ "
             "(latentscore bridge --list-addresses)",
-            "  Ctrl-C or SIGTERM stops (fade out).",
         ]
+        if self.midi is not None:
+            lines += self.midi.summary_lines()
+        lines.append("  Ctrl-C or SIGTERM stops (fade out).")
         return "\n".join(lines)
 
 

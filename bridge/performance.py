@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,7 @@ from numpy.typing import NDArray
 from bridge.osc_codec import OscValue
 from latentscore.player import OutputBackend, OutputHandle, SampleRing
 from synth.conductor import BEATS_PER_BAR
+from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE, SynthParams
 from synth.performer import Performer
 
@@ -84,6 +86,34 @@ class SetRunning:
 
 EngineOp = Glide | Crossfade | SetVolume | SetRunning
 ScheduledAction = Callable[[], Sequence[EngineOp]]
+TransportEvent = Literal["play", "stop", "transition"]
+
+
+@dataclass(frozen=True)
+class RenderedBlock:
+    """What one rendered piece of output holds, for listeners such as MIDI out.
+
+    ``notes`` pairs each event with its output sample; ``beats`` is the performer's beat
+    position at the first and one-past-last sample (None while paused: no beats advance).
+    """
+
+    start: int
+    length: int
+    notes: tuple[tuple[int, NoteEvent], ...]
+    beats: tuple[float, float] | None
+    seconds_per_beat: float
+
+
+class PerformanceListener(Protocol):
+    """Told, on the render thread, what was rendered and when the transport changes.
+
+    Called ``buffer_seconds`` before the audio is heard, so a listener can schedule against
+    the audio clock; it must return quickly (queue work, never block).
+    """
+
+    def rendered(self, block: RenderedBlock) -> None: ...
+
+    def transport(self, sample: int, event: TransportEvent) -> None: ...
 
 
 class GainRamp:
@@ -185,6 +215,7 @@ class LivePerformance:
         self._fade = np.cos(np.linspace(0.0, np.pi / 2, round(RUN_FADE_SECONDS * sample_rate)))
         self._fade_pos = -1  # >= 0: the device callback is fading out for shutdown
         self._stream: OutputHandle | None = None
+        self.listeners: list[PerformanceListener] = []  # add before start()
         self._worker = threading.Thread(target=self._work, name="bridge-render", daemon=True)
         self._emitter = threading.Thread(target=self._emit_loop, name="bridge-emit", daemon=True)
         self.error: BaseException | None = None
@@ -327,14 +358,23 @@ class LivePerformance:
             if op.seed is not None:
                 performer.seed = op.seed
             performer.crossfade_to(op.params, op.seconds)
+            self._tell("transition")
         elif isinstance(op, SetVolume):
             self._volume.target = op.volume
         elif isinstance(op, SetRunning):
             self._run.target = 1.0 if op.running else 0.0
+            self._tell("play" if op.running else "stop")
             if op.running:
                 self._advancing = True
             else:  # notes and beats scheduled beyond this point will not sound
                 self._drop_timed_after(self._written + round(RUN_FADE_SECONDS * self.sample_rate))
+
+    def _tell(self, event: TransportEvent) -> None:
+        for listener in self.listeners:
+            try:
+                listener.transport(self._written, event)
+            except Exception:  # a listener's bug must not stop the music
+                log.exception("performance listener failed on %s", event)
 
     def _render_block(self, n: int) -> None:
         start_out = self._written
@@ -342,7 +382,9 @@ class LivePerformance:
         if sounding:
             perf_start = self.performer.position
             block = self.performer.render(n)
-            self._collect_events(start_out, perf_start, n)
+            notes = self._collect_events(start_out, perf_start, n)
+            if self.listeners:
+                self._tell_rendered(start_out, perf_start, n, notes)
             self._run.apply(block)
             if self._run.value == 0.0 and self._run.target == 0.0:
                 self._advancing = False  # faded out: pause the music where it is
@@ -356,11 +398,26 @@ class LivePerformance:
         if sounding:  # a paused performance sends no levels (nothing to see)
             self._meter(block, start_out)
 
-    def _collect_events(self, start_out: int, perf_start: int, n: int) -> None:
+    def _tell_rendered(
+        self, start_out: int, perf_start: int, n: int, notes: list[tuple[int, NoteEvent]]
+    ) -> None:
+        performer = self.performer
+        beats = (performer.beat_at(perf_start), performer.beat_at(perf_start + n))
+        block = RenderedBlock(start_out, n, tuple(notes), beats, 60.0 / performer.params.bpm)
+        for listener in self.listeners:
+            try:
+                listener.rendered(block)
+            except Exception:
+                log.exception("performance listener failed on a rendered block")
+
+    def _collect_events(
+        self, start_out: int, perf_start: int, n: int
+    ) -> list[tuple[int, NoteEvent]]:
         performer = self.performer
         offset = start_out - perf_start  # output sample = performer sample + offset
         spb = 60.0 / performer.params.bpm
         timed: list[tuple[int, str, tuple[OscValue, ...]]] = []
+        notes: list[tuple[int, NoteEvent]] = []
         for ev in performer.drain_events():
             args: tuple[OscValue, ...] = (
                 ev.layer,
@@ -369,6 +426,7 @@ class LivePerformance:
                 float(ev.duration_beats * spb),
             )
             timed.append((ev.start_sample + offset, "note", args))
+            notes.append((ev.start_sample + offset, ev))
         b0 = performer.beat_at(perf_start)
         b1 = performer.beat_at(perf_start + n)
         k = self._last_beat + 1
@@ -382,6 +440,7 @@ class LivePerformance:
             k += 1
         if timed:
             self._push_timed(timed)
+        return notes
 
     def _meter(self, block: Samples, start_out: int) -> None:
         """RMS and peak per 1/30 s of output, sent when that audio is heard."""

@@ -372,6 +372,16 @@ def _control_specs() -> list[ParamSpec]:
             access=w,
         ),
         p(
+            "learn",
+            "command",
+            "MIDI learn: the next moved MIDI control is bound to this parameter (a name such "
+            "as brightness, tempo/step, volume, bass) and saved to the user's map; "
+            '"cancel" stops waiting. Answered with /latentscore/learned.',
+            type_tag="s",
+            accepts=("s",),
+            access=w,
+        ),
+        p(
             "playing",
             "setting",
             "1 while playing, 0 when stopped (read-only).",
@@ -416,6 +426,13 @@ def _control_specs() -> list[ParamSpec]:
             access=r,
             minimum=0.0,
             maximum=1.0,
+        ),
+        p(
+            "learned",
+            "stream",
+            "A finished MIDI learn: parameter and the control bound to it.",
+            type_tag="ss",
+            access=r,
         ),
         p(
             "error",

@@ -459,6 +459,38 @@ def bridge(
     list_addresses: Annotated[
         bool, typer.Option("--list-addresses", help="Print the OSC address space and exit.")
     ] = False,
+    midi_in: Annotated[
+        str | None,
+        typer.Option("--midi-in", help="MIDI input port (name substring) or 'virtual'."),
+    ] = None,
+    midi_out: Annotated[
+        str | None,
+        typer.Option("--midi-out", help="MIDI output for notes/clock (substring or 'virtual')."),
+    ] = None,
+    midi_map: Annotated[
+        str | None,
+        typer.Option("--midi-map", help="Controller map: a TOML file or a preset name."),
+    ] = None,
+    midi_list: Annotated[
+        bool, typer.Option("--midi-list", help="List MIDI ports and controller maps, exit.")
+    ] = False,
+    midi_api: Annotated[
+        str, typer.Option("--midi-api", help="auto, alsa, jack, coremidi or windows.")
+    ] = "auto",
+    clock: Annotated[
+        str, typer.Option("--clock", help="MIDI clock: none, out (send) or in (follow).")
+    ] = "none",
+    learn: Annotated[
+        bool, typer.Option("--learn", help="Guided MIDI learn of the main controls at start.")
+    ] = False,
+    learn_params: Annotated[
+        str | None,
+        typer.Option("--learn-params", help="Comma-separated parameters for --learn."),
+    ] = None,
+    learn_file: Annotated[
+        Path | None,
+        typer.Option("--learn-file", help="Where learned controls are saved."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Run the OSC bridge: steer the music live from TouchDesigner, Max, Unity, TouchOSC...
@@ -487,6 +519,15 @@ def bridge(
             buffer=buffer,
             zeroconf=not no_zeroconf,
             list_addresses=list_addresses,
+            midi_in=midi_in,
+            midi_out=midi_out,
+            midi_map=midi_map,
+            midi_list=midi_list,
+            midi_api=midi_api,
+            clock=clock,
+            learn=learn,
+            learn_params=learn_params,
+            learn_file=learn_file,
             verbose=verbose,
         )
 

@@ -1,0 +1,112 @@
+"""ClockFollower: an external MIDI clock (``--clock in``) steering tempo, play and stop.
+
+A DAW sends 24 clock messages per quarter note. The follower timestamps them on arrival,
+estimates the tempo over the last beat's worth of ticks (a 24-tick window averages away
+USB/driver jitter), smooths that estimate exponentially, and moves the engine's tempo axis
+when the smoothed value drifts more than ``threshold_bpm`` from the last one applied. A gap
+longer than ``gap_seconds`` (the DAW stopped sending clock) restarts the estimate.
+
+Start and Continue play; Stop stops. The engine's tempo axis covers 56..132 BPM; a tempo
+outside is folded by octaves (160 BPM plays at 80, half time; 40 at 80, double time), which
+keeps the beat aligned with the DAW's, and only then clamped.
+
+The follower locks tempo, not phase: the engine keeps its own bar grid (it has no way to be
+re-positioned to the DAW's song position).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bridge.midi_notes import PPQN
+from synth.params import TEMPO_BPM
+
+TEMPO_MIN, TEMPO_MAX = TEMPO_BPM[0], TEMPO_BPM[-1]
+
+
+def fold_bpm(bpm: float) -> float:
+    """Fold ``bpm`` by octaves into the engine's tempo range, then clamp."""
+    if bpm <= 0:
+        return TEMPO_MIN
+    while bpm > TEMPO_MAX:
+        bpm /= 2.0
+    while bpm < TEMPO_MIN:
+        bpm *= 2.0
+    return min(TEMPO_MAX, max(TEMPO_MIN, bpm))
+
+
+def bpm_to_position(bpm: float) -> float:
+    """The tempo axis position (0..1) that plays ``bpm`` (the inverse of ``SynthParams.bpm``)."""
+    bpm = fold_bpm(bpm)
+    anchors = TEMPO_BPM
+    segments = len(anchors) - 1
+    for i in range(segments):
+        lo, hi = anchors[i], anchors[i + 1]
+        if bpm <= hi or i == segments - 1:
+            frac = (bpm - lo) / (hi - lo)
+            return min(1.0, max(0.0, (i + min(1.0, max(0.0, frac))) / segments))
+    return 1.0
+
+
+@dataclass
+class ClockEvent:
+    """What the follower asks the daemon to do: a tempo (BPM), or ``play`` / ``stop``."""
+
+    kind: str
+    bpm: float = 0.0
+
+
+class ClockFollower:
+    """Turns clock, start, continue and stop messages into :class:`ClockEvent` calls."""
+
+    def __init__(
+        self,
+        on_event: Callable[[ClockEvent], None],
+        *,
+        window: int = PPQN,
+        smoothing: float = 0.3,
+        threshold_bpm: float = 0.5,
+        gap_seconds: float = 0.5,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.on_event = on_event
+        self.window = window
+        self.smoothing = smoothing
+        self.threshold_bpm = threshold_bpm
+        self.gap_seconds = gap_seconds
+        self.now = now
+        self._ticks: deque[float] = deque(maxlen=window + 1)
+        self.bpm: float | None = None  # smoothed estimate
+        self.applied: float | None = None  # last tempo handed to the engine
+
+    def handle(self, kind: str, at: float | None = None) -> None:
+        """Feed one message type (``clock``, ``start``, ``continue``, ``stop``)."""
+        at = self.now() if at is None else at
+        if kind == "clock":
+            self._tick(at)
+        elif kind in ("start", "continue"):
+            self._ticks.clear()
+            self.on_event(ClockEvent("play"))
+        elif kind == "stop":
+            self.on_event(ClockEvent("stop"))
+
+    def _tick(self, at: float) -> None:
+        if self._ticks and at - self._ticks[-1] > self.gap_seconds:
+            self._ticks.clear()
+        self._ticks.append(at)
+        if len(self._ticks) < self._ticks.maxlen:  # type: ignore[operator]
+            return
+        span = self._ticks[-1] - self._ticks[0]
+        if span <= 0:
+            return
+        estimate = 60.0 * (len(self._ticks) - 1) / (span * PPQN)
+        if self.bpm is None:
+            self.bpm = estimate
+        else:
+            self.bpm += self.smoothing * (estimate - self.bpm)
+        if self.applied is None or abs(self.bpm - self.applied) >= self.threshold_bpm:
+            self.applied = self.bpm
+            self.on_event(ClockEvent("tempo", self.bpm))

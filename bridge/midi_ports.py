@@ -1,0 +1,157 @@
+"""MidiSystem: finding and opening MIDI ports through one mido backend.
+
+mido puts every MIDI system behind one interface (a backend), which is what makes this
+module small and testable: the daemon uses python-rtmidi (ALSA sequencer, JACK, CoreMIDI or
+Windows MM), and tests pass any other mido backend, such as an in-process loopback.
+
+``--midi-api auto`` tries the platform's native API first and then JACK; a machine with
+neither (a server without ``/dev/snd/seq`` and no JACK server) raises
+:class:`MidiUnavailable`, which the daemon reports once before carrying on OSC-only.
+
+Port names are matched by case-insensitive substring (``--midi-in nano`` finds
+"nanoKONTROL2 MIDI 1"), or ``virtual`` creates a port other programs connect to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import mido
+
+from bridge.midi_options import API_CHOICES
+
+log = logging.getLogger("bridge.midi")
+
+VIRTUAL = "virtual"
+IN_NAME = "LatentScore In"
+OUT_NAME = "LatentScore Out"
+FEEDBACK_NAME = "LatentScore Feedback"
+CLIENT_NAME = "LatentScore"
+_RTMIDI_APIS = {
+    "alsa": "LINUX_ALSA",
+    "jack": "UNIX_JACK",
+    "coremidi": "MACOSX_CORE",
+    "windows": "WINDOWS_MM",
+}
+
+
+class MidiUnavailable(RuntimeError):
+    """No usable MIDI system (no backend library, no ALSA sequencer, no JACK server...)."""
+
+
+class PortNotFound(LookupError):
+    """No port matches a requested name; the message lists the ports there are."""
+
+
+@dataclass
+class MidiSystem:
+    """One mido backend and a description of it (``"rtmidi/UNIX_JACK"``)."""
+
+    backend: Any  # mido.Backend (untyped upstream)
+    description: str
+    own_ports: tuple[str, ...] = ()
+
+    @classmethod
+    def detect(cls, api: str = "auto") -> MidiSystem:
+        """The first working rtmidi API (see the module docstring); raises MidiUnavailable."""
+        if api not in API_CHOICES:
+            raise MidiUnavailable(f"unknown MIDI API {api!r}; choose {', '.join(API_CHOICES)}")
+        try:
+            import rtmidi  # noqa: F401  (mido's rtmidi backend needs it)
+        except ImportError as exc:
+            raise MidiUnavailable(f"python-rtmidi is not installed ({exc})") from None
+        candidates = [a for a in _RTMIDI_APIS if a != "jack"] + ["jack"] if api == "auto" else [api]
+        problems: list[str] = []
+        for name in candidates:
+            backend = mido.Backend(f"mido.backends.rtmidi/{_RTMIDI_APIS[name]}", load=True)
+            try:
+                if _RTMIDI_APIS[name] not in backend.module.get_api_names():
+                    continue  # not compiled into this python-rtmidi
+                backend.get_input_names()  # opens a client: fails without the system
+            except Exception as exc:  # rtmidi raises its own SystemError types
+                problems.append(f"{name}: {str(exc).strip() or type(exc).__name__}")
+                continue
+            return cls(backend, f"rtmidi/{_RTMIDI_APIS[name]}")
+        detail = "; ".join(problems) or "no MIDI API compiled into python-rtmidi"
+        raise MidiUnavailable(f"no MIDI system available ({detail})")
+
+    @classmethod
+    def from_backend(cls, backend: Any, description: str = "") -> MidiSystem:
+        """Wrap any mido backend (tests: an in-process loopback)."""
+        return cls(backend, description or str(getattr(backend, "name", "backend")))
+
+    # --- listing ---------------------------------------------------------------------------
+    def input_names(self) -> list[str]:
+        return [n for n in self.backend.get_input_names() if not self._own(n)]
+
+    def output_names(self) -> list[str]:
+        return [n for n in self.backend.get_output_names() if not self._own(n)]
+
+    def _own(self, name: str) -> bool:
+        return any(name == own or name.endswith(f":{own}") for own in self.own_ports)
+
+    @staticmethod
+    def find(names: Sequence[str], wanted: str, direction: str) -> str:
+        """The port whose name contains ``wanted`` (case-insensitive; exact match first)."""
+        for name in names:
+            if name == wanted:
+                return name
+        hits = [n for n in names if wanted.lower() in n.lower()]
+        if not hits:
+            available = ", ".join(repr(n) for n in names) or "none"
+            raise PortNotFound(
+                f"no MIDI {direction} port matches {wanted!r} (available: {available})"
+            )
+        if len(hits) > 1:
+            log.info("MIDI %s %r matches %d ports; using %r", direction, wanted, len(hits), hits[0])
+        return hits[0]
+
+    # --- opening ---------------------------------------------------------------------------
+    def open_input(
+        self, wanted: str, callback: Callable[[mido.Message], None], virtual_name: str = IN_NAME
+    ) -> Any:
+        """Open an input by name substring, or ``virtual``; messages go to ``callback``."""
+        if wanted == VIRTUAL:
+            port = self.backend.open_input(virtual_name, virtual=True, callback=callback)
+            self.own_ports += (virtual_name,)
+            return port
+        name = self.find(self.input_names(), wanted, "input")
+        return self.backend.open_input(name, callback=callback)
+
+    def open_output(self, wanted: str, virtual_name: str = OUT_NAME) -> Any:
+        """Open an output by name substring, or ``virtual``."""
+        if wanted == VIRTUAL:
+            port = self.backend.open_output(virtual_name, virtual=True)
+            self.own_ports += (virtual_name,)
+            return port
+        name = self.find(self.output_names(), wanted, "output")
+        return self.backend.open_output(name)
+
+    def listing(self) -> str:
+        """Human-readable port list (``--midi-list``)."""
+        lines = [f"MIDI system: {self.description}", "inputs (--midi-in):"]
+        lines += [f"  {n}" for n in self.input_names()] or ["  (none)"]
+        lines.append("outputs (--midi-out):")
+        lines += [f"  {n}" for n in self.output_names()] or ["  (none)"]
+        lines.append(f'\'virtual\' creates "{IN_NAME}" / "{OUT_NAME}" for other programs to use.')
+        return "\n".join(lines)
+
+
+def safe_send(port: Any, msg: mido.Message) -> bool:
+    """Send without raising (a vanished device must not stop the daemon); False on failure."""
+    try:
+        port.send(msg)
+    except Exception:
+        log.debug("MIDI send failed", exc_info=True)
+        return False
+    return True
+
+
+def close_port(port: Any) -> None:
+    try:
+        port.close()
+    except Exception:
+        log.debug("closing a MIDI port failed", exc_info=True)
