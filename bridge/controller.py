@@ -50,6 +50,7 @@ from latentscore.items import GLIDE_FIELDS
 from latentscore.models.base import ModelSpec
 from latentscore.models.result import GenerateResult
 from latentscore.vibe import vibe_to_result
+from synth.params import SynthParams
 
 log = logging.getLogger("bridge.controller")
 
@@ -318,6 +319,11 @@ class Controller:
     def read_value(self, spec: ParamSpec) -> tuple[OscValue, ...] | None:
         with self._lock:
             return self.state.value(spec)
+
+    def current_params(self) -> SynthParams:
+        """The engine parameters the current state asks for."""
+        with self._lock:
+            return self.state.synth_params()
 
     # --- vibes ---------------------------------------------------------------------------
     def _note_edit(self, name: str, value: FieldValue) -> None:

@@ -47,7 +47,7 @@ from bridge.midi_ports import (
 )
 from bridge.midi_scheduler import TimedSender
 from bridge.osc_codec import OscMessage, OscValue, decode_packet
-from bridge.performance import LivePerformance
+from bridge.performance import Crossfade, LivePerformance
 from bridge.registry import PREFIX, ParamRegistry
 
 log = logging.getLogger("bridge.midi")
@@ -298,6 +298,10 @@ class MidiBridge:
             log.debug("MIDI clock: %.2f BPM -> tempo %.4f", event.bpm, position)
             self.apply(Change("tempo", "f", (position,)), self._clock_sender)
         elif event.kind in ("play", "stop"):
+            if event.from_top:  # MIDI Start: our bar 1 begins now, as the DAW's does
+                self.performance.submit(
+                    [Crossfade(self.controller.current_params(), 0.05, restart_beats=True)]
+                )
             self.apply(Change(event.kind, "i", (1,)), self._clock_sender)
 
     # --- learn ------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ Start and Continue play; Stop stops. The engine's tempo axis covers 56..132 BPM;
 outside is folded by octaves (160 BPM plays at 80, half time; 40 at 80, double time), which
 keeps the beat aligned with the DAW's, and only then clamped.
 
-The follower locks tempo, not phase: the engine keeps its own bar grid (it has no way to be
-re-positioned to the DAW's song position).
+Phase: on Start (play from the top) the daemon crossfades, in 50 ms, to a fresh engine whose
+bar 1 begins on that sample, so the DAW's bar 1 and ours coincide; from there the locked
+tempo keeps the grids together. Continue resumes without touching the grid. Song Position
+Pointer (starting mid-song) is not followed.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class ClockEvent:
 
     kind: str
     bpm: float = 0.0
+    from_top: bool = False  # play from the beginning (MIDI Start, not Continue)
 
 
 class ClockFollower:
@@ -89,7 +92,7 @@ class ClockFollower:
             self._tick(at)
         elif kind in ("start", "continue"):
             self._ticks.clear()
-            self.on_event(ClockEvent("play"))
+            self.on_event(ClockEvent("play", from_top=kind == "start"))
         elif kind == "stop":
             self.on_event(ClockEvent("stop"))
 

@@ -72,6 +72,7 @@ class Crossfade:
     params: SynthParams
     seconds: float
     seed: int | None = None
+    restart_beats: bool = False  # the new engine's bar 1 starts here (MIDI Start)
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,7 @@ class LivePerformance:
         elif isinstance(op, Crossfade):
             if op.seed is not None:
                 performer.seed = op.seed
-            performer.crossfade_to(op.params, op.seconds)
+            performer.crossfade_to(op.params, op.seconds, restart_beats=op.restart_beats)
             self._tell("transition")
         elif isinstance(op, SetVolume):
             self._volume.target = op.volume

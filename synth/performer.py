@@ -110,12 +110,20 @@ class Performer:
         """Move continuous controls to ``params`` over ``seconds`` on the sounding engine."""
         self.engine.set_params(params, glide_seconds=max(0.0, seconds) or None)
 
-    def crossfade_to(self, params: SynthParams, seconds: float) -> None:
-        """Start a new engine on ``params`` and crossfade to it over ``seconds``."""
+    def crossfade_to(
+        self, params: SynthParams, seconds: float, *, restart_beats: bool = False
+    ) -> None:
+        """Start a new engine on ``params`` and crossfade to it over ``seconds``.
+
+        ``restart_beats`` starts the beat count (and the new engine's bars) at 0 on this
+        sample, e.g. when a DAW sends MIDI Start: its bar 1 becomes our bar 1.
+        """
         self._changes += 1
         length = max(1, round(max(seconds, 0.005) * self.sample_rate))
         current = self._voices[-1]
         beat = current.beat_offset + current.engine.beat_at(self.position - current.offset)
+        if restart_beats:
+            beat = 0.0
         for voice in self._voices:
             if voice.fading_in:  # the sounding voice leaves from the level it has reached
                 voice.level = voice.gain_at(self.position)

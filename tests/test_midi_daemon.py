@@ -17,6 +17,7 @@ import pytest
 from bridge.daemon import BridgeDaemon
 from bridge.midi_options import MidiOptions
 from bridge.midi_ports import MidiSystem, MidiUnavailable
+from bridge.performance import Crossfade
 from tests import midi_loopback
 from tests.bridge_util import OscClient, make_options, running_daemon, wait_for
 
@@ -148,6 +149,22 @@ def test_clock_in_sets_tempo_and_transport(backend: Any, tmp_path: Path) -> None
             time.sleep(max(0.0, next_at - time.monotonic()))
         # 120 BPM sits between fast (108) and very_fast (132): position 0.875
         wait_for(lambda: abs(daemon.state.positions["tempo"] - 0.875) < 0.03, what="tempo")
+
+        # Start (from the top) restarts our bar grid on that sample; Continue does not
+        performer = daemon.performance.performer
+        wait_for(lambda: performer.beat_at(performer.position) > 6, timeout=10, what="beats")
+        port.send(mido.Message("continue"))
+        time.sleep(0.3)
+        assert performer.beat_at(performer.position) > 6
+        port.send(mido.Message("start"))
+        wait_for(
+            lambda: any(
+                isinstance(op, Crossfade) and op.restart_beats
+                for _, op in daemon.performance.executed
+            ),
+            what="bar 1 restart",
+        )
+        wait_for(lambda: performer.beat_at(performer.position) < 3, what="beat grid restart")
 
 
 def test_no_midi_system_keeps_running_osc_only(

@@ -84,3 +84,15 @@ def test_events_live_on_the_performance_timeline() -> None:
     # beats keep counting across crossfades instead of restarting at 0
     after = [e.start_beat for e in events if e.start_sample >= 7 * SR + SR // 2]
     assert min(after) > 8.0
+
+
+def test_crossfade_can_restart_the_beat_grid() -> None:
+    perf = Performer(SynthParams(), seed=3)
+    perf.render(4 * 44100)
+    assert perf.beat_at(perf.position) > 4
+    perf.crossfade_to(perf.params, 0.05, restart_beats=True)
+    assert perf.beat_at(perf.position) == 0.0
+    perf.drain_events()
+    perf.render(2 * 44100)
+    beats = [e.start_beat for e in perf.drain_events() if e.start_sample >= 4 * 44100]
+    assert beats and min(beats) >= 0.0 and max(beats) < 5.0  # counted from the restart
