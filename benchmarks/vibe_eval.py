@@ -5,7 +5,7 @@ repo; ``--eval-dir`` to point elsewhere). Each line has ``prompt`` and ``expecte
 Prints, per field: exact accuracy, within-one-step accuracy for ordered fields, and the
 expected accuracy of a random-label baseline; then per file, overall, and the misses.
 
-    python benchmarks/vibe_eval.py [--eval-dir DIR] [--model fast] [--k 32 --tau 0.03]
+    python benchmarks/vibe_eval.py [--eval-dir DIR] [--model fast] [--k 16 --tau 0.1]
 """
 
 from __future__ import annotations
