@@ -238,7 +238,11 @@ class CueMatcher:
         """The lexicon word ``word`` stands for: itself, its stem, or a near-miss typo."""
         if word in self._vocab or word.isdigit():
             return word
-        for stem in _stems(word):  # sprinting -> sprint, storms -> storm, danced -> dance
+        # Plurals always reduce (storms -> storm); other inflections only for words the
+        # embedding model does not know whole (sprinting -> sprint), since a known word
+        # such as "staring" has its own meaning (not "star").
+        plural_only = word in self._known
+        for stem in _stems(word, plural_only):
             if stem in self._vocab:
                 return stem
         if word in self._known or len(word) < 5:
@@ -301,9 +305,9 @@ class CueMatcher:
 _SUFFIXES = ("ing", "ed", "es", "s", "ly", "er", "ness")
 
 
-def _stems(word: str) -> Iterable[str]:
+def _stems(word: str, plural_only: bool = False) -> Iterable[str]:
     """Candidate stems of an inflected word, most specific first."""
-    for suffix in _SUFFIXES:
+    for suffix in ("es", "s") if plural_only else _SUFFIXES:
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             stem = word[: -len(suffix)]
             yield stem
