@@ -56,7 +56,8 @@ def complete(decided: dict[str, str | int], rng: random.Random) -> MusicConfig:
     """Fill the undecided fields idiomatically (rule 2)."""
     d = dict(decided)
     if "tempo" not in d:
-        d["tempo"] = _pick(rng, ("slow", "slow", "slow", "medium", "very_slow"))
+        # ambient's home tempo; the extremes only when a word asks for them
+        d["tempo"] = _pick(rng, ("slow", "slow", "slow", "medium"))
     tempo = FIELDS["tempo"].index(d["tempo"])
     if "brightness" not in d:
         mode = d.get("mode")
