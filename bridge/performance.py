@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bridge.osc_codec import OscValue
-from latentscore.player import OutputBackend, OutputHandle, SampleRing
+from latentscore.player import FadeOut, OutputBackend, OutputHandle, SampleRing
 from synth.conductor import BEATS_PER_BAR
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE, SynthParams
@@ -213,8 +213,7 @@ class LivePerformance:
         self._timed_lock = threading.Lock()
         self._closing = threading.Event()
         self._finished = threading.Event()
-        self._fade = np.cos(np.linspace(0.0, np.pi / 2, round(RUN_FADE_SECONDS * sample_rate)))
-        self._fade_pos = -1  # >= 0: the device callback is fading out for shutdown
+        self._fade = FadeOut(RUN_FADE_SECONDS, sample_rate)  # the device's shutdown fade
         self._stream: OutputHandle | None = None
         self.listeners: list[PerformanceListener] = []  # add before start()
         self._worker = threading.Thread(target=self._work, name="bridge-render", daemon=True)
@@ -259,8 +258,7 @@ class LivePerformance:
 
     def close(self, timeout: float = 2.0) -> None:
         """Fade out at the device (50 ms), then stop the output and the threads."""
-        if self._fade_pos < 0:
-            self._fade_pos = 0
+        self._fade.start()
         if self._stream is not None:
             self._finished.wait(timeout)
         self._closing.set()
@@ -282,19 +280,12 @@ class LivePerformance:
         got = self.ring.read_into(out)
         if got < n:
             out[got:] = 0.0
-            if self._fade_pos < 0 and not self._closing.is_set():
+            if not self._fade.started and not self._closing.is_set():
                 self.stats.underruns += 1
                 self.stats.missing_samples += n - got
         self.stats.played_samples += n
         self.clock.mark(self.ring.total_read)
-        if self._fade_pos >= 0:
-            fade = self._fade
-            k = max(0, min(n, len(fade) - self._fade_pos))
-            out[:k] *= fade[self._fade_pos : self._fade_pos + k]
-            out[k:] = 0.0
-            self._fade_pos += k
-            return self._fade_pos < len(fade)
-        return True
+        return self._fade.apply(out)
 
     # --- render thread -------------------------------------------------------------------
     def _has_work(self) -> bool:
@@ -311,7 +302,7 @@ class LivePerformance:
         except BaseException as exc:  # surfaced by the daemon; the output fades out
             log.exception("render thread failed")
             self.error = exc
-            self._fade_pos = max(self._fade_pos, 0)
+            self._fade.start()
 
     def _take_ops(self) -> list[EngineOp]:
         with self._cond:

@@ -252,6 +252,37 @@ class _NullHandle:
 
 
 @dataclass
+class FadeOut:
+    """A quarter-cosine fade to silence, applied block by block in a device callback.
+
+    Stopping playback mid-signal would click; once :meth:`start` is called, every block the
+    device pulls is scaled by the next stretch of the curve and then zeroed.
+    """
+
+    def __init__(self, seconds: float, sample_rate: int) -> None:
+        n = max(1, round(seconds * sample_rate))
+        self._curve = np.cos(np.linspace(0.0, np.pi / 2, n, dtype=np.float32))
+        self._pos = -1  # >= 0 while fading
+
+    @property
+    def started(self) -> bool:
+        return self._pos >= 0
+
+    def start(self) -> None:
+        if self._pos < 0:
+            self._pos = 0
+
+    def apply(self, out: Samples) -> bool:
+        """Fade ``out`` in place (if started); False once the curve has run out."""
+        if self._pos < 0:
+            return True
+        k = max(0, min(len(out), len(self._curve) - self._pos))
+        out[:k] *= self._curve[self._pos : self._pos + k]
+        out[k:] = 0.0
+        self._pos += k
+        return self._pos < len(self._curve)
+
+
 class PlaybackStats:
     """What happened during playback.
 
@@ -323,9 +354,7 @@ class Player:
         self.block_size = block_size
         self.ring = SampleRing(max(block_size * 2, round(buffer_seconds * sample_rate)))
         self.stats = PlaybackStats()
-        fade_len = max(1, round(fade_seconds * sample_rate))
-        self._fade = np.cos(np.linspace(0.0, np.pi / 2, fade_len, dtype=np.float32))
-        self._fade_pos = -1  # >= 0 while fading out
+        self._fade = FadeOut(fade_seconds, sample_rate)
         self._source_done = False  # the worker wrote the last sample
         self._stopping = threading.Event()
         self._finished = threading.Event()
@@ -370,8 +399,7 @@ class Player:
         """Fade out (about 50 ms) and end playback; returns at once (``join()`` waits)."""
         if not self._finished.is_set() and not self._source_done:
             self.stats.interrupted = True
-        if self._fade_pos < 0:
-            self._fade_pos = 0
+        self._fade.start()
         if self._stream is None:
             self._finished.set()
 
@@ -427,18 +455,12 @@ class Player:
         got = self.ring.read_into(out)
         if got < n:
             out[got:] = 0.0
-            if not self._source_done and self._fade_pos < 0:
+            if not self._source_done and not self._fade.started:
                 self.stats.underruns += 1
                 self.stats.missing_samples += n - got
         self.stats.played_samples += got
-        if self._fade_pos >= 0:
-            fade = self._fade
-            k = max(0, min(n, len(fade) - self._fade_pos))
-            out[:k] *= fade[self._fade_pos : self._fade_pos + k]
-            out[k:] = 0.0
-            self._fade_pos += k
-            if self._fade_pos >= len(fade):
-                return False
+        if not self._fade.apply(out):
+            return False
         return not (self._source_done and self.ring.available == 0)
 
     def _shutdown(self) -> None:
