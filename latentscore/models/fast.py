@@ -31,7 +31,14 @@ from latentscore.config import FIELDS, MusicConfig
 from latentscore.models.cues import EXPLICIT, Cue, CueMatcher
 from latentscore.models.library import VibeLibrary
 from latentscore.models.minilm import MiniLMEncoder
-from latentscore.models.result import PALETTE_WEIGHTS, GenerateResult, Palette, PaletteColor
+from latentscore.models.result import (
+    MAX_TITLE_WORDS,
+    PALETTE_WEIGHTS,
+    GenerateResult,
+    Palette,
+    PaletteColor,
+    title_case,
+)
 
 FIELD_NAMES = tuple(FIELDS)
 CACHE_SIZE = 512
@@ -184,40 +191,15 @@ class FastModel:
         )
 
 
-_SMALL_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "and",
-        "or",
-        "in",
-        "on",
-        "at",
-        "by",
-        "to",
-        "with",
-        "for",
-        "from",
-        "over",
-        "under",
-    ]
-)
-
-
 def _title(text: str) -> str:
-    """The vibe itself in title case when it is short enough (<= 6 words), else ""."""
+    """The vibe itself in title case when it is short enough for a title, else ""."""
     if text.isupper():  # SHOUTED TEXT gets ordinary title case
         text = text.lower()
     words = [w.strip(".,;:!?\"'()[]") for w in text.split()]
     words = [w for w in words if w]
-    if not words or len(words) > 6:
+    if not words or len(words) > MAX_TITLE_WORDS:
         return ""
-    return " ".join(
-        w if (i and w.lower() in _SMALL_WORDS) or not w.islower() else w.capitalize()
-        for i, w in enumerate(words)
-    )
+    return title_case(words)
 
 
 def _whole_words(encoder: MiniLMEncoder) -> set[str]:

@@ -8,6 +8,7 @@ a :class:`GenerateResult`, so callers such as ``render`` (which stores it as
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -23,6 +24,35 @@ PALETTE_COUNT = 3
 MAX_TITLE_WORDS = 6
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "by",
+        "to",
+        "with",
+        "for",
+        "from",
+        "over",
+        "under",
+    ]
+)
+
+
+def title_case(words: Sequence[str]) -> str:
+    """Words as a title: capitalised, small words lower case after the first, and words
+    that already carry capitals (IDM, D#) left alone. Used for every title a model makes."""
+    return " ".join(
+        w if (i and w.lower() in _SMALL_WORDS) or not w.islower() else w.capitalize()
+        for i, w in enumerate(words)
+    )
 
 
 class PaletteColor(BaseModel):

@@ -20,7 +20,7 @@ import random
 from collections.abc import Sequence
 
 from latentscore.config import FIELDS, MusicConfig
-from latentscore.models.result import PALETTE_WEIGHTS
+from latentscore.models.result import MAX_TITLE_WORDS, PALETTE_WEIGHTS, title_case
 from presets.build.lexicon import Concept
 
 ORDERED = [n for n, s in FIELDS.items() if s.ordered]
@@ -134,7 +134,7 @@ def complete(decided: dict[str, str | int], rng: random.Random) -> MusicConfig:
 def title(text: str, phrases: Sequence[str]) -> str:
     """A short title (<= 6 words): the scene text itself, or its two leading phrases."""
     words = [w.strip(",") for w in text.split()]
-    if len(words) > 6:
+    if len(words) > MAX_TITLE_WORDS:
         lead: list[str] = []
         for phrase in phrases[:2]:
             for prefix in ("at ", "in the ", "in a ", "in ", "on a ", "under a ", "under ", "by "):
@@ -142,10 +142,8 @@ def title(text: str, phrases: Sequence[str]) -> str:
                     phrase = phrase[len(prefix) :]
                     break
             lead.extend(phrase.split())
-        words = lead if len(lead) <= 6 else lead[:6]
-    small = {"a", "an", "the", "of", "and", "in", "on", "at", "by", "to", "with", "for"}
-    out = [w if (i and w in small) else w[:1].upper() + w[1:] for i, w in enumerate(words)]
-    return " ".join(out)
+        words = lead[:MAX_TITLE_WORDS]
+    return title_case(words)
 
 
 def _rgb(hex_color: str) -> tuple[float, float, float]:
