@@ -5,9 +5,9 @@ are written by ``python -m presets.build.build_library``:
 
 * ``index.npz``: unit-length float16 embeddings (N x 384), each row's label indices per
   field (int8, N x fields, in :data:`latentscore.config.FIELDS` order), byte offsets of
-  the rows in ``rows.jsonl``, the embedding of every lexicon phrase (in ``cues.json``
-  order), and the word table: for each whole word the embedding model knows, its closest
-  lexicon phrase and their cosine (kept when >= 0.6), used for look-alike cues;
+  the rows in ``rows.jsonl``, and the word table: for each whole word the embedding
+  model knows, its closest lexicon phrase (index in ``cues.json`` order) and their cosine
+  (kept when >= 0.6), used for look-alike cues;
 * ``rows.jsonl``: text, title and palettes, read one line at a time on demand (the
   config is the row of ``labels``);
 * ``cues.json``: the lexicon for :mod:`latentscore.models.cues`;

@@ -7,7 +7,8 @@ sentence-transformers model, and write the shipped files to ``presets/library/``
 - ``rows.jsonl``: one row per line (id, text, title, palettes), in embedding order;
 - ``index.npz``: ``embeddings`` (float16, N x 384, unit length), ``labels`` (int8, N x
   fields: each field's label index, the fast model votes on these), ``offsets`` (byte
-  offset of each row in rows.jsonl, so one row is read without parsing the file);
+  offset of each row in rows.jsonl, so one row is read without parsing the file), and the
+  word table (:func:`word_table`: each known word's closest lexicon phrase);
 - ``cues.json``: the lexicon as query-time cue data;
 - ``meta.json``: counts, model, field order, a checksum of the inputs.
 
@@ -148,7 +149,6 @@ def main(argv: list[str] | None = None) -> int:
         embeddings=np.asarray(emb, dtype=np.float16),
         labels=np.asarray(labels, dtype=np.int8),
         offsets=np.asarray(offsets, dtype=np.int64),
-        phrase_embeddings=np.asarray(phrase_emb, dtype=np.float16),
         words=np.asarray(words),
         word_phrase=np.asarray(word_phrase, dtype=np.int16),
         word_sim=np.asarray(word_sim, dtype=np.float16),
