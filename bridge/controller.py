@@ -212,16 +212,14 @@ class Controller:
                 spec = p.spec
                 if spec.role == "field" and spec.field is not None:
                     assert isinstance(p.value, FieldValue)
-                    self._note_edit(spec.field.name, p.value)
-                    if state.set_field(spec.field.name, p.value):
+                    if self._edit(spec.field.name, p.value):
                         changed.add(spec.field.name)
                         knobs_only = knobs_only and p.knob
                         self._field_feedback(spec.field.name, exclude=sender.key)
                 elif spec.role == "step" and spec.field is not None:
                     field = spec.field
                     label = Step(int(p.value)).apply(field, state.labels[field.name])  # type: ignore[call-overload]
-                    self._note_edit(field.name, FieldValue(label, field.position(label)))
-                    if state.set_field(field.name, FieldValue(label, field.position(label))):
+                    if self._edit(field.name, FieldValue(label, field.position(label))):
                         changed.add(field.name)
                         knobs_only = False
                         self._field_feedback(field.name, exclude=None)
@@ -233,8 +231,7 @@ class Controller:
                         assert field is not None
                         label = getattr(new, name)
                         position = field.position(label) if field.ordered else None
-                        self._note_edit(name, FieldValue(label, position))
-                        if state.set_field(name, FieldValue(label, position)):
+                        if self._edit(name, FieldValue(label, position)):
                             changed.add(name)
                             self._field_feedback(name, exclude=None)
                     knobs_only = False
@@ -326,10 +323,15 @@ class Controller:
             return self.state.synth_params()
 
     # --- vibes ---------------------------------------------------------------------------
-    def _note_edit(self, name: str, value: FieldValue) -> None:
-        """Remember a field edit made while a vibe is being resolved (lock held)."""
+    def _edit(self, name: str, value: FieldValue) -> bool:
+        """Set a field for a client (lock held); returns whether it changed.
+
+        While a vibe is being resolved the edit is also remembered, to be laid over the
+        vibe's config when it lands.
+        """
         if self._vibe_pending:
             self._edits_since_vibe[name] = value
+        return self.state.set_field(name, value)
 
     def _request_vibe(self, text: str, sender: Sender, at: int | None) -> None:
         seq = next(self._vibe_seq)
