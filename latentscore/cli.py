@@ -71,6 +71,10 @@ app = typer.Typer(
   latentscore presets
   latentscore schema > music_config.schema.json
   latentscore doctor
+
+  [dim]# a live daemon: OSC in on 9000 (OSCQuery on 9090), a MIDI knob box, notes out[/dim]
+  latentscore bridge --vibe "deep space drift" --send-to 127.0.0.1:9001
+  latentscore bridge --midi-in virtual --midi-map nanokontrol2 --midi-out virtual
 """,
 )
 
@@ -493,7 +497,7 @@ def bridge(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
-    """Run the OSC bridge: steer the music live from TouchDesigner, Max, Unity, TouchOSC...
+    """Run the bridge: steer the music live over OSC (TouchDesigner, Max, Unity) or MIDI.
 
     Example: latentscore bridge --preset deep_space --send-to 127.0.0.1:9001
     """
