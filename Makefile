@@ -13,7 +13,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 venv: $(STAMP)
 
 # Reinstall only when the project metadata changes (the stamp is newer than pyproject.toml).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml latentscore/models/_halfgemm.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install --retries 1 torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))

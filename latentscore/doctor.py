@@ -144,6 +144,31 @@ def check_jack() -> Check:
     return Check("jack", "warn", f"{jackd}; server {state}", "start one: jackd -d dummy -r 44100 &")
 
 
+def check_query_kernel() -> Check:
+    """Which dense backend the fast model's encoder will use (native is ~2x faster)."""
+    from latentscore.models import halfgemm
+
+    try:
+        backend = halfgemm.resolve_backend()
+    except (ValueError, RuntimeError) as exc:  # a bad or unsatisfiable $LATENTSCORE_DENSE
+        return Check("query kernel", "warn", str(exc), f"unset ${halfgemm.BACKEND_ENV}")
+    if backend == "native":
+        return Check("query kernel", "ok", "native float16 C kernel (AVX2/FMA/F16C)")
+    if os.environ.get(halfgemm.BACKEND_ENV, "").strip().lower() == "numpy":
+        return Check("query kernel", "ok", f"numpy (forced by ${halfgemm.BACKEND_ENV})")
+    why = (
+        "this CPU lacks AVX2/FMA/F16C"
+        if halfgemm._halfgemm is not None
+        else "the C extension was not built at install"
+    )
+    return Check(
+        "query kernel",
+        "warn",
+        f"numpy fallback: {why}; vibe queries take about twice as long",
+        "" if halfgemm._halfgemm is not None else "reinstall with a C compiler (gcc/clang)",
+    )
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Silence C libraries (ALSA prints to fd 2) while probing; our report says it better."""
@@ -204,6 +229,7 @@ CHECKS: tuple[Callable[[], Check], ...] = (
     check_output_devices,
     check_jack,
     check_midi,
+    check_query_kernel,
 )
 
 

@@ -243,7 +243,7 @@ def test_doctor_reports_every_check() -> None:
         [_console_script(), "doctor"], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    for name in ("python", "packages", "portaudio", "audio output", "jack", "midi"):
+    for name in ("python", "packages", "portaudio", "audio output", "jack", "midi", "query kernel"):
         assert name in done.stdout
 
 

@@ -18,6 +18,7 @@ from latentscore.config import FIELDS, MusicConfig
 from latentscore.models.base import resolve_model
 from latentscore.models.cues import CueMatcher
 from latentscore.models.fast import FastModel
+from latentscore.models.halfgemm import BACKEND_ENV
 from latentscore.models.library import VibeLibrary, library_dir
 from latentscore.vibe import MAX_VIBE_CHARS
 
@@ -80,6 +81,32 @@ def test_shipped_embeddings_match_the_model(model: FastModel) -> None:
     shipped = model.library.embeddings[sample]
     cos = np.sum(fresh * shipped, axis=1)
     assert cos.min() > 0.999  # float16 storage
+
+
+def test_answers_do_not_depend_on_the_dense_backend(
+    model: FastModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The float16 C kernel (default where built) and the float32 numpy fallback agree on
+    the config and the neighbours for scene texts and messy prompts alike."""
+    if model.encoder.backend != "native":
+        pytest.skip("the C kernel is not in use here (test_halfgemm requires it in CI)")
+    monkeypatch.setenv(BACKEND_ENV, "numpy")
+    fallback = FastModel.load()
+    assert fallback.encoder.backend == "numpy"
+    texts = [r.text for r in model.library.rows()[::40]] + [
+        "warm sunset over calm water",
+        "SLOW DARK AMBIENT DRONE!!!",
+        "melancholly rain, no drums",
+        "noche oscura y triste",
+        "a cathedral at dawn, vast reverb, in D dorian",
+    ]
+    assert len(texts) >= 300
+    for text in texts:
+        ours, theirs = model.match(text), fallback.match(text)
+        assert ours.config == theirs.config, text
+        assert ours.neighbours[:4] == theirs.neighbours[:4], text
+        np.testing.assert_allclose(ours.similarities[:4], theirs.similarities[:4], atol=1e-3)
+    assert model.library.similarities(model.embed(texts[0])).shape == (len(model.library),)
 
 
 # --- retrieval and cues -------------------------------------------------------------------

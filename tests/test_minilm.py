@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from latentscore.models.halfgemm import native_available
 from latentscore.models.minilm import (
     EMBEDDING_DIM,
     MAX_SEQ_LENGTH,
@@ -34,6 +35,7 @@ from latentscore.models.minilm import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 _ADJ = [
     "warm",
@@ -199,12 +201,18 @@ def _network_blocked() -> Iterator[list[str]]:
         ) = saved  # type: ignore[method-assign]
 
 
-@pytest.fixture(scope="module")
-def encoder() -> MiniLMEncoder:
+@pytest.fixture(scope="module", params=["native", "numpy"])
+def encoder(request: pytest.FixtureRequest) -> MiniLMEncoder:
+    """The encoder on each dense backend: the float16 C kernel and float32 numpy must both
+    match sentence-transformers (the kernel must be built when CI=true)."""
+    backend = request.param
+    if backend == "native" and not native_available() and not IN_CI:
+        pytest.skip("C kernel not built or unsupported here")
     with _network_blocked() as attempts:
-        enc = MiniLMEncoder.load()
+        enc = MiniLMEncoder.load(dense=backend)
         enc.encode("warm up")
     assert attempts == []
+    assert enc.backend == backend
     return enc
 
 

@@ -109,7 +109,7 @@ class FastModel:
         s = settings or self.settings
         cues, leftover = self.cues.scan(text)
         cues += self._lookalike_cues(leftover, s)
-        sims = self.library.embeddings @ self.embed(text)
+        sims = self.library.similarities(self.embed(text))
         k = min(s.k, sims.shape[0])
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top], kind="stable")]

@@ -3,9 +3,10 @@
 Files live in ``presets/library/`` (installed as ``latentscore._presetdata/library``) and
 are written by ``python -m presets.build.build_library``:
 
-* ``index.npz``: unit-length float16 embeddings (N x 384), each row's label indices per
-  field (int8, N x fields, in :data:`latentscore.config.FIELDS` order), byte offsets of
-  the rows in ``rows.jsonl``, and the word table: for each whole word the embedding
+* ``index.npz``: unit-length float16 embeddings (N x 384, kept as float16 in memory),
+  each row's label indices per field (int8, N x fields, in
+  :data:`latentscore.config.FIELDS` order), byte offsets of the rows in ``rows.jsonl``,
+  and the word table: for each whole word the embedding
   model knows, its closest lexicon phrase (index in ``cues.json`` order) and their cosine
   (kept when >= 0.6), used for look-alike cues;
 * ``rows.jsonl``: text, title and palettes, read one line at a time on demand (the
@@ -26,6 +27,7 @@ import numpy as np
 
 from latentscore.config import FIELDS, MusicConfig
 from latentscore.errors import ModelNotAvailableError
+from latentscore.models.halfgemm import Dense, make_dense
 
 
 def library_dir() -> Path:
@@ -57,7 +59,12 @@ class VibeLibrary:
     ) -> None:
         self.directory = directory
         self.word_table = word_table
+        #: Unit-length scene embeddings (N x 384) as shipped (float16).
         self.embeddings = embeddings
+        # Cosine with every scene is one (1 x 384) @ (384 x N) product: in the float16 C
+        # kernel when built (9 MB, exact since the embeddings ship as float16), else BLAS on
+        # a float32 copy (18 MB).
+        self._scorer: Dense = make_dense(embeddings.T)
         self.labels = labels
         self.offsets = offsets
         self._rows_path = directory / "rows.jsonl"
@@ -80,8 +87,7 @@ class VibeLibrary:
                 "`python -m presets.build.build_library`"
             )
         with np.load(index) as data:
-            # float32 for fast matmul: 12k x 384 x 4 B = 18 MB.
-            embeddings = data["embeddings"].astype(np.float32)
+            embeddings = data["embeddings"]
             labels = data["labels"]
             offsets = data["offsets"]
             words = dict(
@@ -92,6 +98,10 @@ class VibeLibrary:
                 )
             )
         return cls(directory, embeddings, labels, offsets, words)
+
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of the unit vector ``query`` (384,) with every scene: float32 (N,)."""
+        return self._scorer(query.reshape(1, -1).astype(np.float32, copy=False))[0]
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])

@@ -1,0 +1,165 @@
+"""Dense layers ``y = x @ W + b`` for the query path: float16 panels in C, or numpy float32.
+
+Why: a vibe query is a handful of tokens, so each MiniLM dense layer multiplies a few rows
+by a large weight matrix. OpenBLAS packs both operands on every call, which at these shapes
+costs more than the arithmetic, and the 42 MB of float32 weights do not stay in the 32 MB L3
+cache between queries. The optional C kernel (``_halfgemm.c``, built with the package) holds
+each weight matrix once as float16 column panels (half the bytes; float16 -> float32 is
+exact, and rounding the weights moves a MiniLM embedding by a cosine of less than 3e-7) and
+serves every row from registers in one pass over the panel.
+
+:class:`HalfDense` uses the kernel; :class:`FloatDense` is plain numpy on float32 and is used
+when the kernel was not built (no compiler at install) or the CPU lacks AVX2/FMA/F16C.
+:func:`make_dense` picks one; ``LATENTSCORE_DENSE=numpy`` forces the numpy path.
+Both are immutable after construction and safe to share between threads (the kernel
+releases the GIL while it runs).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal, Protocol
+
+import numpy as np
+
+__all__ = [
+    "BACKEND_ENV",
+    "PANEL",
+    "Backend",
+    "Dense",
+    "FloatDense",
+    "HalfDense",
+    "make_dense",
+    "native_available",
+    "pack_panels",
+    "resolve_backend",
+]
+
+#: Columns per packed panel (must match PANEL in _halfgemm.c).
+PANEL = 16
+#: Environment variable forcing a backend ("numpy" or "native"); unset means "auto".
+BACKEND_ENV = "LATENTSCORE_DENSE"
+
+Backend = Literal["auto", "native", "numpy"]
+
+try:
+    from latentscore.models import _halfgemm  # type: ignore[attr-defined]
+except ImportError:  # not compiled (no C compiler at install): numpy does the work
+    _halfgemm = None
+
+
+def native_available() -> bool:
+    """True if the C kernel was built and this CPU can run it."""
+    return _halfgemm is not None and bool(_halfgemm.available())
+
+
+def resolve_backend(backend: Backend | None = None) -> Literal["native", "numpy"]:
+    """The backend to use: ``backend`` if given, else ``$LATENTSCORE_DENSE``, else "auto".
+
+    "auto" means native when available, numpy otherwise. Asking for "native" where it is
+    unavailable raises ``RuntimeError`` saying why, rather than silently running slower.
+    """
+    choice = backend or os.environ.get(BACKEND_ENV, "").strip().lower() or "auto"
+    if choice not in ("auto", "native", "numpy"):
+        raise ValueError(
+            f"dense backend must be 'auto', 'native' or 'numpy', got {choice!r}"
+            + (f" (from ${BACKEND_ENV})" if backend is None else "")
+        )
+    if choice == "numpy":
+        return "numpy"
+    if native_available():
+        return "native"
+    if choice == "native":
+        reason = (
+            "the _halfgemm extension was not built (reinstall with a C compiler present)"
+            if _halfgemm is None
+            else "this CPU lacks AVX2/FMA/F16C"
+        )
+        raise RuntimeError(f"native dense backend unavailable: {reason}")
+    return "numpy"
+
+
+def pack_panels(weight: np.ndarray) -> np.ndarray:
+    """Pack a (K, N) ``x @ W`` weight into float16 panels (ceil(N/16), K, 16), zero-padded.
+
+    ``packed[p, k, j] == W[k, 16 p + j]``: the kernel reads one panel front to back, 16
+    output columns at a time, so every weight is loaded exactly once per product.
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"weight must be 2-D (in, out), got shape {weight.shape}")
+    k, n = weight.shape
+    padded = -(-n // PANEL) * PANEL
+    half = np.zeros((k, padded), dtype=np.float16)
+    half[:, :n] = weight
+    packed = np.ascontiguousarray(half.reshape(k, padded // PANEL, PANEL).transpose(1, 0, 2))
+    packed.flags.writeable = False
+    return packed
+
+
+class Dense(Protocol):
+    """A dense layer: ``(rows, in_features)`` float32 -> ``(rows, out_features)`` float32."""
+
+    in_features: int
+    out_features: int
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``x @ W + b`` as a new float32 array."""
+        ...
+
+
+class FloatDense:
+    """``x @ W + b`` with numpy/BLAS on a contiguous float32 (in, out) copy of W."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray | None = None) -> None:
+        """``weight`` is (in, out) for ``x @ weight``; ``bias`` is (out,) or None."""
+        self.weight = np.ascontiguousarray(weight, dtype=np.float32)
+        self.weight.flags.writeable = False
+        self.bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
+        self.in_features, self.out_features = self.weight.shape
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y = x @ self.weight
+        if self.bias is not None:
+            y += self.bias
+        return y
+
+
+class HalfDense:
+    """``x @ W + b`` in the C kernel over float16 panels of W (see module docstring)."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray | None = None) -> None:
+        """``weight`` is (in, out) for ``x @ weight``; ``bias`` is (out,) or None.
+
+        Raises ``RuntimeError`` if the kernel is unavailable (see :func:`resolve_backend`).
+        """
+        if not native_available():
+            raise RuntimeError("HalfDense needs the _halfgemm kernel; use FloatDense")
+        self.in_features, self.out_features = (int(d) for d in weight.shape)
+        self.packed = pack_panels(weight)
+        self._padded = self.packed.shape[0] * PANEL
+        bias_pad = None
+        if bias is not None:
+            if bias.shape != (self.out_features,):
+                raise ValueError(f"bias shape {bias.shape} != ({self.out_features},)")
+            bias_pad = np.zeros(self._padded, dtype=np.float32)
+            bias_pad[: self.out_features] = bias
+            bias_pad.flags.writeable = False
+        self.bias = bias_pad
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"expected (rows, {self.in_features}) input, got {x.shape}")
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        rows = x.shape[0]
+        y = np.empty((rows, self._padded), dtype=np.float32)
+        _halfgemm.matmul(x, self.packed, self.bias, y, rows, self.in_features, self._padded)
+        return y if self._padded == self.out_features else y[:, : self.out_features]
+
+
+def make_dense(
+    weight: np.ndarray, bias: np.ndarray | None = None, backend: Backend | None = None
+) -> Dense:
+    """A :class:`HalfDense` or :class:`FloatDense` for ``weight`` (in, out) and ``bias``."""
+    if resolve_backend(backend) == "native":
+        return HalfDense(weight, bias)
+    return FloatDense(weight, bias)

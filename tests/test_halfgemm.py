@@ -1,0 +1,140 @@
+"""The float16-panel matmul kernel equals numpy, rejects bad buffers, and is built in CI.
+
+Why: the fast model's encoder and the library search run through this kernel, so a wrong
+panel index or an edge case in the row blocking (rows not a multiple of 6, odd K, padded N)
+would silently shift every embedding. Each product is compared with numpy on the same
+float16-rounded weights, where the only difference left is float32 summation order.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from latentscore.models import halfgemm
+from latentscore.models.halfgemm import (
+    BACKEND_ENV,
+    FloatDense,
+    HalfDense,
+    make_dense,
+    native_available,
+    pack_panels,
+    resolve_backend,
+)
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+needs_native = pytest.mark.skipif(
+    not native_available() and not IN_CI,
+    reason="C kernel not built or CPU lacks AVX2/FMA/F16C (must run when CI=true)",
+)
+
+
+def test_kernel_is_built_in_ci() -> None:
+    """CI builds with gcc on x86-64: the fast path must be there, not silently skipped."""
+    if not IN_CI:
+        pytest.skip("only enforced when CI=true")
+    assert halfgemm._halfgemm is not None, "the _halfgemm extension did not build"
+    assert native_available()
+    assert resolve_backend() == "native"
+
+
+def test_pack_panels_layout() -> None:
+    w = np.arange(5 * 20, dtype=np.float32).reshape(5, 20)
+    packed = pack_panels(w)
+    assert packed.dtype == np.float16 and packed.shape == (2, 5, 16)
+    for p in range(2):
+        for k in range(5):
+            for j in range(16):
+                col = 16 * p + j
+                want = w[k, col] if col < 20 else 0.0
+                assert packed[p, k, j] == np.float16(want)
+    assert not packed.flags.writeable
+    with pytest.raises(ValueError, match="2-D"):
+        pack_panels(np.zeros(3))
+
+
+@needs_native
+@pytest.mark.parametrize("rows", [0, 1, 2, 3, 5, 6, 7, 11, 12, 13, 40])
+@pytest.mark.parametrize(("k", "n"), [(1, 16), (7, 33), (384, 1152), (1536, 384), (64, 100)])
+def test_half_dense_equals_numpy(rows: int, k: int, n: int) -> None:
+    rng = np.random.default_rng(rows * 1000 + k + n)
+    w = rng.standard_normal((k, n)).astype(np.float32) / np.sqrt(k)
+    b = rng.standard_normal(n).astype(np.float32)
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    w16 = w.astype(np.float16).astype(np.float32)
+    for bias in (b, None):
+        got = HalfDense(w, bias)(x)
+        want = x @ w16 + (0 if bias is None else bias)
+        assert got.shape == (rows, n) and got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@needs_native
+def test_half_dense_accepts_views_and_other_dtypes() -> None:
+    rng = np.random.default_rng(7)
+    w_out_in = rng.standard_normal((48, 32)).astype(np.float32)  # PyTorch (out, in) layout
+    x = rng.standard_normal((9, 64)).astype(np.float64)[:, ::2]  # non-contiguous float64
+    got = HalfDense(w_out_in.T)(x)
+    want = x.astype(np.float32) @ w_out_in.T.astype(np.float16).astype(np.float32)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(rows, 32\)"):
+        HalfDense(w_out_in.T)(np.zeros((2, 31), dtype=np.float32))
+    with pytest.raises(ValueError, match="bias shape"):
+        HalfDense(w_out_in.T, np.zeros(47, dtype=np.float32))
+
+
+@needs_native
+def test_kernel_checks_buffer_sizes_instead_of_overrunning() -> None:
+    mod = halfgemm._halfgemm
+    packed = pack_panels(np.ones((8, 32), dtype=np.float32))
+    x = np.ones((3, 8), dtype=np.float32)
+    y = np.empty((3, 32), dtype=np.float32)
+    mod.matmul(x, packed, None, y, 3, 8, 32)
+    np.testing.assert_array_equal(y, 8.0)
+    with pytest.raises(ValueError, match="too small"):
+        mod.matmul(x, packed, None, y, 4, 8, 32)  # x and y hold 3 rows, not 4
+    with pytest.raises(ValueError, match="too small"):
+        mod.matmul(x, packed, None, y, 3, 9, 32)  # K larger than the packed weight
+    with pytest.raises(ValueError, match="too small"):
+        mod.matmul(x, packed, np.zeros(16, np.float32), y, 3, 8, 32)  # short bias
+    with pytest.raises(ValueError, match="multiple of 16"):
+        mod.matmul(x, packed, None, y, 3, 8, 24)
+    with pytest.raises(BufferError):
+        mod.matmul(x, packed, None, y.tobytes(), 3, 8, 32)  # read-only output
+    with pytest.raises(ValueError, match="contiguous"):
+        mod.matmul(x, packed, None, y[:, ::2], 3, 8, 16)  # non-contiguous output
+
+
+def test_float_dense_is_plain_numpy() -> None:
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((10, 20)).astype(np.float32)
+    b = rng.standard_normal(20).astype(np.float32)
+    x = rng.standard_normal((4, 10)).astype(np.float32)
+    np.testing.assert_allclose(FloatDense(w, b)(x), x @ w + b, rtol=1e-6)
+    np.testing.assert_allclose(FloatDense(w)(x), x @ w, rtol=1e-6)
+
+
+def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BACKEND_ENV, "numpy")
+    assert resolve_backend() == "numpy"
+    assert isinstance(make_dense(np.eye(16, dtype=np.float32)), FloatDense)
+    assert resolve_backend("auto") == ("native" if native_available() else "numpy")
+    monkeypatch.setenv(BACKEND_ENV, "fastest")
+    with pytest.raises(ValueError, match=r"'fastest' \(from \$LATENTSCORE_DENSE\)"):
+        resolve_backend()
+    monkeypatch.delenv(BACKEND_ENV)
+    with pytest.raises(ValueError, match="'gpu'"):
+        resolve_backend("gpu")  # type: ignore[arg-type]
+
+
+def test_native_request_without_kernel_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(halfgemm, "_halfgemm", None)
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    assert resolve_backend() == "numpy"  # auto falls back quietly
+    with pytest.raises(RuntimeError, match="not built"):
+        resolve_backend("native")
+    with pytest.raises(RuntimeError, match="FloatDense"):
+        HalfDense(np.eye(16, dtype=np.float32))
