@@ -1,6 +1,7 @@
-"""MiniLM query-embedding speed and fidelity: the numpy path against sentence-transformers.
+"""MiniLM query-embedding speed and fidelity: our encoder against sentence-transformers.
 
-Prints, for :class:`latentscore.models.minilm.MiniLMEncoder`:
+Prints, for :class:`latentscore.models.minilm.MiniLMEncoder` on each dense backend (the
+float16 C kernel where built, and numpy):
 
 * import time of ``latentscore.models.minilm`` in a fresh interpreter (whole, and the
   module's own share);
@@ -124,39 +125,43 @@ def main() -> None:
         f"(self {own:.1f} ms; the rest is the latentscore package)"
     )
 
+    from latentscore.models.halfgemm import native_available
     from latentscore.models.minilm import MiniLMEncoder, reference_encode
 
-    t0 = time.perf_counter()
-    enc = MiniLMEncoder.load()
-    print(f"load:                            {(time.perf_counter() - t0) * 1e3:7.1f} ms")
-
     queries = _queries(args.queries)
-    for q in queries[:10]:
-        enc.encode(q)
-    times = []
-    for q in queries:
-        t0 = time.perf_counter()
-        enc.encode(q)
-        times.append(time.perf_counter() - t0)
-    p50, p99 = _percentile(times, 50) * 1e3, _percentile(times, 99) * 1e3
-    print(f"single query:                    p50 {p50:.2f} ms  p99 {p99:.2f} ms")
-
     batch = _queries(2000, seed=11)
-    t0 = time.perf_counter()
-    enc.encode(batch)
-    rate = len(batch) / (time.perf_counter() - t0)
-    print(f"batch throughput:                {rate:7.0f} texts/s")
+    backends = ["native", "numpy"] if native_available() else ["numpy"]
+    encoders = {}
+    for backend in backends:
+        print(f"-- dense backend: {backend}")
+        t0 = time.perf_counter()
+        enc = encoders[backend] = MiniLMEncoder.load(dense=backend)
+        print(f"load:                            {(time.perf_counter() - t0) * 1e3:7.1f} ms")
+        for q in queries[:10]:
+            enc.encode(q)
+        times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            enc.encode(q)
+            times.append(time.perf_counter() - t0)
+        p50, p99 = _percentile(times, 50) * 1e3, _percentile(times, 99) * 1e3
+        print(f"single query:                    p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+        t0 = time.perf_counter()
+        enc.encode(batch)
+        rate = len(batch) / (time.perf_counter() - t0)
+        print(f"batch throughput:                {rate:7.0f} texts/s")
 
     if args.no_reference:
         return
     sample = [*queries[:100], "", "a", "CAFÉ AU LAIT!!", "雨の夜の東京 🌧️", "drone " * 400]
-    ours = enc.encode(sample)
     ref = reference_encode(sample)
-    cos = np.sum(ours * ref, axis=1)
-    print(
-        f"vs sentence-transformers:        min cosine {cos.min():.7f}  "
-        f"max |diff| {np.abs(ours - ref).max():.2e}  (n={len(sample)})"
-    )
+    for backend, enc in encoders.items():
+        ours = enc.encode(sample)
+        cos = np.sum(ours * ref, axis=1)
+        print(
+            f"{backend:>6} vs sentence-transformers: min cosine {cos.min():.7f}  "
+            f"max |diff| {np.abs(ours - ref).max():.2e}  (n={len(sample)})"
+        )
     ref_times = []
     for q in queries[:50]:
         t0 = time.perf_counter()

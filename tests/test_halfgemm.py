@@ -104,6 +104,12 @@ def test_kernel_checks_buffer_sizes_instead_of_overrunning() -> None:
         mod.matmul(x, packed, None, y, 3, 8, 24)
     with pytest.raises(BufferError):
         mod.matmul(x, packed, None, y.tobytes(), 3, 8, 32)  # read-only output
+    with pytest.raises(TypeError, match="x must be float32, got buffer format 'd'"):
+        mod.matmul(x.astype(np.float64), packed, None, y, 3, 8, 32)
+    with pytest.raises(TypeError, match="w must be float16"):
+        mod.matmul(x, packed.astype(np.float32), None, y, 3, 8, 32)
+    with pytest.raises(TypeError, match="y must be float32, got buffer format 'B'"):
+        mod.matmul(x, packed, None, bytearray(384), 3, 8, 32)
     with pytest.raises(ValueError, match="contiguous"):
         mod.matmul(x, packed, None, y[:, ::2], 3, 8, 16)  # non-contiguous output
 

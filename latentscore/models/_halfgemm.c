@@ -13,6 +13,7 @@
  * Layout: W (K x N, N a multiple of 16) is packed as N/16 panels, each K rows of 16
  * consecutive columns: packed[p][k][j] = W[k][16 p + j] (see pack_panels in halfgemm.py).
  * Products accumulate in float32 with FMA; float16 -> float32 conversion is exact.
+ * Buffers must be C-contiguous, x/bias/y float32 and W float16 (checked by format code).
  *
  * The kernel needs x86-64 AVX2 + FMA + F16C (every x86 CPU since ~2013); `available()`
  * reports whether this CPU has them, and callers fall back to numpy otherwise. Nothing here
@@ -125,6 +126,17 @@ release(Py_buffer *bufs, int n)
             PyBuffer_Release(&bufs[i]);
 }
 
+/* True if a buffer format string is the native-endian (little-endian here) scalar `code`. */
+static int
+is_format(const char *format, char code)
+{
+    if (format == NULL)
+        return 0; /* unsigned bytes */
+    if (format[0] == '<' || format[0] == '=' || format[0] == '@')
+        format++;
+    return format[0] == code && format[1] == '\0';
+}
+
 static PyObject *
 halfgemm_matmul(PyObject *self, PyObject *args)
 {
@@ -149,12 +161,26 @@ halfgemm_matmul(PyObject *self, PyObject *args)
     }
     Py_buffer bufs[4] = {{0}};
     const int has_bias = b_obj != Py_None;
-    if (PyObject_GetBuffer(x_obj, &bufs[0], PyBUF_C_CONTIGUOUS) < 0 ||
-        PyObject_GetBuffer(w_obj, &bufs[1], PyBUF_C_CONTIGUOUS) < 0 ||
-        (has_bias && PyObject_GetBuffer(b_obj, &bufs[2], PyBUF_C_CONTIGUOUS) < 0) ||
-        PyObject_GetBuffer(y_obj, &bufs[3], PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+    const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
+    if (PyObject_GetBuffer(x_obj, &bufs[0], flags) < 0 ||
+        PyObject_GetBuffer(w_obj, &bufs[1], flags) < 0 ||
+        (has_bias && PyObject_GetBuffer(b_obj, &bufs[2], flags) < 0) ||
+        PyObject_GetBuffer(y_obj, &bufs[3], flags | PyBUF_WRITABLE) < 0) {
         release(bufs, 4);
         return NULL;
+    }
+    static const char *const names[4] = {"x", "w", "bias", "y"};
+    for (int i = 0; i < 4; i++) {
+        if (bufs[i].obj == NULL)
+            continue;
+        const char want = i == 1 ? 'e' : 'f'; /* float16 weights, float32 everything else */
+        if (!is_format(bufs[i].format, want)) {
+            PyErr_Format(PyExc_TypeError, "halfgemm: %s must be %s, got buffer format '%s'",
+                         names[i], i == 1 ? "float16" : "float32",
+                         bufs[i].format ? bufs[i].format : "B");
+            release(bufs, 4);
+            return NULL;
+        }
     }
     if (bufs[0].len < M * K * 4 || bufs[1].len < K * N * 2 || (has_bias && bufs[2].len < N * 4) ||
         bufs[3].len < M * N * 4) {
