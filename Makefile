@@ -44,4 +44,4 @@ readme: venv
 	$(BIN)/python -m latentscore.docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache latentscore/models/_halfgemm*.so

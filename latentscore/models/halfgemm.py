@@ -43,9 +43,9 @@ BACKEND_ENV = "LATENTSCORE_DENSE"
 Backend = Literal["auto", "native", "numpy"]
 
 try:
-    from latentscore.models import _halfgemm  # type: ignore[attr-defined]
+    from latentscore.models import _halfgemm
 except ImportError:  # not compiled (no C compiler at install): numpy does the work
-    _halfgemm = None
+    _halfgemm = None  # type: ignore[assignment]
 
 
 def native_available() -> bool:
