@@ -89,9 +89,14 @@ def pack_panels(weight: np.ndarray) -> np.ndarray:
         raise ValueError(f"weight must be 2-D (in, out), got shape {weight.shape}")
     k, n = weight.shape
     padded = -(-n // PANEL) * PANEL
-    half = np.zeros((k, padded), dtype=np.float16)
-    half[:, :n] = weight
-    packed = np.ascontiguousarray(half.reshape(k, padded // PANEL, PANEL).transpose(1, 0, 2))
+    if padded != n:
+        wide = np.zeros((k, padded), dtype=weight.dtype)
+        wide[:, :n] = weight
+        weight = wide
+    # One strided cast-and-copy; the (k, panels, 16) split of the column axis is a view even
+    # when ``weight`` is the transposed view of a PyTorch (out, in) tensor.
+    packed = np.empty((padded // PANEL, k, PANEL), dtype=np.float16)
+    packed[...] = weight.reshape(k, padded // PANEL, PANEL).transpose(1, 0, 2)
     packed.flags.writeable = False
     return packed
 
