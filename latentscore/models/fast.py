@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latentscore.config import FIELDS, MusicConfig
+from latentscore.config import FIELDS, FieldSpec, MusicConfig
 from latentscore.models.cues import EXPLICIT, Cue, CueMatcher
 from latentscore.models.library import VibeLibrary
 from latentscore.models.minilm import MiniLMEncoder
@@ -128,7 +128,7 @@ class FastModel:
             explicit = [c for c in field_cues if c.strength >= max(strongest, EXPLICIT)]
             if explicit:  # the most explicit cue(s) decide the field
                 votes = np.zeros(len(spec.labels))
-                field_cues = explicit
+                field_cues = _most_marked(explicit, spec) if spec.ordered else explicit
             for c in field_cues:
                 votes[spec.index(c.label)] += s.cue_weight * c.strength
             chosen[name] = spec.labels[_decide(votes, spec.ordered)]
@@ -206,6 +206,22 @@ def _whole_words(encoder: MiniLMEncoder) -> set[str]:
     """The embedding model's whole-word vocabulary (~20k common English words)."""
     vocab = encoder.tokenizer.get_vocab()
     return {w for w in vocab if w.isalpha() and not w.startswith("##")}
+
+
+def _most_marked(cues: list[Cue], spec: FieldSpec) -> list[Cue]:
+    """Of equally explicit cues on an ordered field, the ones furthest from the middle.
+
+    "dazzling sunlight" names both bright and very bright, "brisk morning jog" both medium
+    and fast: the more marked word is the more specific one (an intensity adjective
+    sharpens its noun), so it decides. Cues pulling to opposite sides ("dark sunny
+    afternoon") are all kept and their vote finds the middle ground.
+    """
+    middle = (len(spec.labels) - 1) / 2
+    offsets = [spec.index(c.label) - middle for c in cues]
+    furthest = max(abs(o) for o in offsets)
+    if min(offsets) < 0 < max(offsets):
+        return cues
+    return [c for c, o in zip(cues, offsets, strict=True) if abs(o) == furthest]
 
 
 def _decide(votes: np.ndarray, ordered: bool) -> int:

@@ -81,18 +81,34 @@ def embed_cached(texts: list[str]) -> np.ndarray:
 WORD_TABLE_MIN_SIM = 0.6
 
 
-def word_table(phrase_emb: np.ndarray) -> tuple[list[str], list[int], list[float]]:
+def word_table(
+    phrases: list[str], phrase_emb: np.ndarray
+) -> tuple[list[str], list[int], list[float]]:
     """For every whole word the embedding model knows, its closest lexicon phrase.
 
     Precomputed so a query word the lexicon lacks ("sprinting") finds its look-alike
     ("sprint") by table lookup instead of a second encoder pass at query time. Only words
     whose best match reaches ``WORD_TABLE_MIN_SIM`` are kept.
     """
+    from latentscore.models.cues import tokens
     from latentscore.models.minilm import MiniLMEncoder
 
     vocab = MiniLMEncoder.load().tokenizer.get_vocab()
     candidates = sorted(w for w in vocab if w.isascii() and w.isalpha() and len(w) >= 3)
     sims = embed_cached(candidates) @ phrase_emb.T
+    # A word is never the look-alike of a longer phrase that contains it: the phrase's
+    # meaning rests on its other words ("percussion" is not "no percussion", "drums" is
+    # not "hand drums", "band" is not "marching band").
+    containing: dict[str, list[int]] = {}
+    for j, phrase in enumerate(phrases):
+        words = tokens(phrase)
+        if len(words) > 1:
+            for w in set(words):
+                containing.setdefault(w, []).append(j)
+    for i, word in enumerate(candidates):
+        for form in {word, word.removesuffix("s")}:  # "drums" is in "drum machine" too
+            if form in containing:
+                sims[i, containing[form]] = -1.0
     best = sims.argmax(axis=1)
     score = sims[np.arange(len(candidates)), best]
     keep = np.flatnonzero(score >= WORD_TABLE_MIN_SIM)
@@ -132,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     table = cue_table(load_lexicon())
     phrases = [str(p) for row in table for p in row["phrases"]]  # type: ignore[attr-defined]
     phrase_emb = embed_cached(phrases)
-    words, word_phrase, word_sim = word_table(phrase_emb)
+    words, word_phrase, word_sim = word_table(phrases, phrase_emb)
     print(f"embedded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ from pathlib import Path
 from latentscore.config import FIELDS
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
-SLOTS = ("adjective", "place", "time", "weather", "activity", "genre", "music", "object")
+# "cue" (cue-only vocabulary) comes last: a phrase defined in a scene slot keeps that meaning.
+SLOTS = ("adjective", "place", "time", "weather", "activity", "genre", "music", "object", "cue")
 _HEX = re.compile(r"^#[0-9a-f]{6}$")
 
 
