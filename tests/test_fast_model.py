@@ -155,6 +155,42 @@ def test_intensifiers_negation_and_conjunctions() -> None:
     assert config("not fast, a rainy street").tempo == "slow"
 
 
+@pytest.mark.parametrize(
+    ("text", "field", "want"),
+    [
+        # The more marked of two equally explicit words decides an ordered field.
+        ("dazzling sunlight on a glass tower", "brightness", "very_bright"),
+        ("brisk morning jog", "tempo", "fast"),
+        ("bright cheerful morning sunshine", "brightness", "bright"),
+        # Opposite sides keep the middle ground.
+        ("neither bright nor dim, an office", "brightness", "medium"),
+        # Everyday words from the cue-only vocabulary (lexicon/cue.txt).
+        ("a hummingbird at the feeder", "tempo", "very_fast"),
+        ("floodlight on the stage", "brightness", "very_bright"),
+        ("siesta in a hammock", "tempo", "slow"),
+        ("dungeon beneath the keep", "brightness", "very_dark"),
+        ("clean dry mix, no background layer", "texture", "none"),
+        ("soft pop ballad with a light drum kit", "rhythm", "kit_light"),
+        ("soft daylight through the blinds", "brightness", "medium"),
+    ],
+)
+def test_marked_words_and_everyday_vocabulary(text: str, field: str, want: str) -> None:
+    assert getattr(config(text), field) == want
+
+
+def test_a_word_never_stands_for_a_longer_phrase_that_contains_it(model: FastModel) -> None:
+    """ "percussion" is not "no percussion" and "drums" not "hand drums": the look-alike
+    table must not hand a word the meaning its phrase gets from the other words."""
+    from latentscore.models.cues import tokens
+
+    assert len(model.library.word_table) > 1000
+    for word, (index, _sim) in model.library.word_table.items():
+        phrase = tokens(model.cues.entries[index].phrase)
+        if len(phrase) > 1:
+            assert word not in phrase and word.removesuffix("s") not in phrase, (word, phrase)
+    assert config("barely-there percussion, a tap here and there").rhythm != "tabla_essence"
+
+
 def test_messy_input_does_something_sensible() -> None:
     assert config("MELANCHOLY RAINY NIGHT").mode == "minor"
     assert config("melancholly rainy nigth").mode == "minor"  # typos
