@@ -146,11 +146,12 @@ def check_jack() -> Check:
 
 def check_query_kernel() -> Check:
     """Which dense backend the fast model's encoder will use (native is ~2x faster)."""
+    from latentscore.errors import LatentScoreError
     from latentscore.models import halfgemm
 
     try:
         backend = halfgemm.resolve_backend()
-    except (ValueError, RuntimeError) as exc:  # a bad or unsatisfiable $LATENTSCORE_DENSE
+    except LatentScoreError as exc:  # a bad or unsatisfiable $LATENTSCORE_DENSE
         return Check("query kernel", "warn", str(exc), f"unset ${halfgemm.BACKEND_ENV}")
     if backend == "native":
         return Check("query kernel", "ok", "native float16 C kernel (AVX2/FMA/F16C)")

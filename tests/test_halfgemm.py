@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pytest
 
+from latentscore.errors import InvalidConfigError, ModelNotAvailableError
 from latentscore.models import halfgemm
 from latentscore.models.halfgemm import (
     BACKEND_ENV,
@@ -129,18 +130,35 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(make_dense(np.eye(16, dtype=np.float32)), FloatDense)
     assert resolve_backend("auto") == ("native" if native_available() else "numpy")
     monkeypatch.setenv(BACKEND_ENV, "fastest")
-    with pytest.raises(ValueError, match=r"'fastest' \(from \$LATENTSCORE_DENSE\)"):
+    with pytest.raises(InvalidConfigError, match=r"'fastest' \(from \$LATENTSCORE_DENSE\)") as info:
         resolve_backend()
+    assert info.value.field == BACKEND_ENV and info.value.value == "fastest"
     monkeypatch.delenv(BACKEND_ENV)
     with pytest.raises(ValueError, match="'gpu'"):
         resolve_backend("gpu")  # type: ignore[arg-type]
+
+
+def test_cli_reports_a_bad_backend_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from latentscore.cli import app
+    from latentscore.models.base import clear_model_cache
+
+    monkeypatch.setenv(BACKEND_ENV, "bogus")
+    clear_model_cache()  # the fast model loads (and reads the variable) afresh
+    try:
+        result = CliRunner().invoke(app, ["config", "warm sunset"])
+    finally:
+        clear_model_cache()
+    assert result.exit_code == 2
+    assert "LATENTSCORE_DENSE" in result.output and "Traceback" not in result.output
 
 
 def test_native_request_without_kernel_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(halfgemm, "_halfgemm", None)
     monkeypatch.delenv(BACKEND_ENV, raising=False)
     assert resolve_backend() == "numpy"  # auto falls back quietly
-    with pytest.raises(RuntimeError, match="not built"):
+    with pytest.raises(ModelNotAvailableError, match="not built"):
         resolve_backend("native")
     with pytest.raises(RuntimeError, match="FloatDense"):
         HalfDense(np.eye(16, dtype=np.float32))

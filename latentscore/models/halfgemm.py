@@ -22,6 +22,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from latentscore.errors import InvalidConfigError, ModelNotAvailableError
+
 __all__ = [
     "BACKEND_ENV",
     "PANEL",
@@ -41,6 +43,7 @@ PANEL = 16
 BACKEND_ENV = "LATENTSCORE_DENSE"
 
 Backend = Literal["auto", "native", "numpy"]
+_BACKENDS = ("auto", "native", "numpy")
 
 try:
     from latentscore.models import _halfgemm
@@ -57,13 +60,17 @@ def resolve_backend(backend: Backend | None = None) -> Literal["native", "numpy"
     """The backend to use: ``backend`` if given, else ``$LATENTSCORE_DENSE``, else "auto".
 
     "auto" means native when available, numpy otherwise. Asking for "native" where it is
-    unavailable raises ``RuntimeError`` saying why, rather than silently running slower.
+    unavailable raises :class:`ModelNotAvailableError` saying why, rather than silently
+    running slower; an unknown name raises :class:`InvalidConfigError` naming it.
     """
     choice = backend or os.environ.get(BACKEND_ENV, "").strip().lower() or "auto"
-    if choice not in ("auto", "native", "numpy"):
-        raise ValueError(
+    if choice not in _BACKENDS:
+        raise InvalidConfigError(
             f"dense backend must be 'auto', 'native' or 'numpy', got {choice!r}"
-            + (f" (from ${BACKEND_ENV})" if backend is None else "")
+            + (f" (from ${BACKEND_ENV})" if backend is None else ""),
+            field=BACKEND_ENV if backend is None else "dense",
+            value=choice,
+            allowed=_BACKENDS,
         )
     if choice == "numpy":
         return "numpy"
@@ -75,7 +82,7 @@ def resolve_backend(backend: Backend | None = None) -> Literal["native", "numpy"
             if _halfgemm is None
             else "this CPU lacks AVX2/FMA/F16C"
         )
-        raise RuntimeError(f"native dense backend unavailable: {reason}")
+        raise ModelNotAvailableError(f"native dense backend unavailable: {reason}")
     return "numpy"
 
 
