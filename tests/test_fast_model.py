@@ -153,6 +153,14 @@ def test_intensifiers_negation_and_conjunctions() -> None:
     assert config("extremely dim cellar").brightness == "very_dark"
     assert config("a cellar, not dark at all").brightness == "bright"
     assert config("not fast, a rainy street").tempo == "slow"
+    assert config("impossibly slow").tempo == "very_slow"  # any common intensifier
+    assert config("neither hurried nor sluggish").tempo == "medium"  # both sides mirrored
+
+
+def test_a_plural_lexicon_phrase_matches_its_singular() -> None:
+    """ "rim clicks" is in the lexicon; "a lone rim click" must mean the same."""
+    assert config("a lone rim click now and then").rhythm == "minimal"
+    assert config("snare roll at dawn").rhythm == "military"
 
 
 @pytest.mark.parametrize(

@@ -31,9 +31,30 @@ from latentscore.config import FIELDS
 EXPLICIT = 3.0
 MUSIC_TERM_BONUS = 1.0
 BPM_STRENGTH = 5.0  # a number beats any tempo word
-_NEGATIONS = frozenset({"no", "not", "without", "never", "nor", "non", "zero", "less"})
+# "neither rushed nor dragging": each side is mirrored, and the two meet in the middle.
+_NEGATIONS = frozenset({"no", "not", "without", "never", "neither", "nor", "non", "zero", "less"})
 _INTENSIFIERS = frozenset(
-    {"very", "extremely", "really", "super", "incredibly", "ultra", "so", "totally", "utterly"}
+    {
+        "very",
+        "extremely",
+        "really",
+        "super",
+        "incredibly",
+        "ultra",
+        "so",
+        "totally",
+        "utterly",
+        "impossibly",
+        "insanely",
+        "unbelievably",
+        "ridiculously",
+        "absurdly",
+        "exceptionally",
+        "remarkably",
+        "intensely",
+        "hyper",
+        "mega",
+    }
 )
 _STOPWORDS = frozenset(
     [
@@ -217,8 +238,9 @@ class CueMatcher:
                 entry = _Entry(str(phrase), tend)
                 self.entries.append(entry)
                 key = tuple(tokens(str(phrase)))
-                if key and key not in self._index:
-                    self._index[key] = entry
+                for variant in (key, _singular(key)):
+                    if variant and variant not in self._index:
+                        self._index[variant] = entry
         self._max_len = max(len(k) for k in self._index)
         self._vocab = {t for k in self._index for t in k}
         # Real words are never "corrected" (welding is not wedding): only words outside
@@ -303,6 +325,16 @@ class CueMatcher:
 
 
 _SUFFIXES = ("ing", "ed", "es", "s", "ly", "er", "ness")
+
+
+def _singular(key: tuple[str, ...]) -> tuple[str, ...]:
+    """A multi-word phrase with its last word made singular ("rim clicks" -> "rim click"),
+    or ``()``. Queries reduce plurals to a lexicon singular themselves; this covers the
+    other way round. Single words are left alone ("news" is not "new")."""
+    last = key[-1] if len(key) > 1 else ""
+    if len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        return (*key[:-1], last[:-1])
+    return ()
 
 
 def _stems(word: str, plural_only: bool = False) -> Iterable[str]:
