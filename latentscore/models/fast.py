@@ -212,16 +212,15 @@ def _most_marked(cues: list[Cue], spec: FieldSpec) -> list[Cue]:
     """Of equally explicit cues on an ordered field, the ones furthest from the middle.
 
     "dazzling sunlight" names both bright and very bright, "brisk morning jog" both medium
-    and fast: the more marked word is the more specific one (an intensity adjective
-    sharpens its noun), so it decides. Cues pulling to opposite sides ("dark sunny
-    afternoon") are all kept and their vote finds the middle ground.
+    and fast, "sunny, but pitch black" bright and very dark: the more marked word is the
+    more specific one, so it decides. Cues equally far out on opposite sides ("neither
+    hurried nor sluggish", "dark sunny afternoon") are all kept, and their even vote
+    settles in the middle.
     """
     middle = (len(spec.labels) - 1) / 2
-    offsets = [spec.index(c.label) - middle for c in cues]
-    furthest = max(abs(o) for o in offsets)
-    if min(offsets) < 0 < max(offsets):
-        return cues
-    return [c for c, o in zip(cues, offsets, strict=True) if abs(o) == furthest]
+    offsets = [abs(spec.index(c.label) - middle) for c in cues]
+    furthest = max(offsets)
+    return [c for c, o in zip(cues, offsets, strict=True) if o == furthest]
 
 
 def _decide(votes: np.ndarray, ordered: bool) -> int:
@@ -229,4 +228,13 @@ def _decide(votes: np.ndarray, ordered: bool) -> int:
     if not ordered:
         return int(np.argmax(votes))
     cum = np.cumsum(votes)
-    return int(np.searchsorted(cum, cum[-1] / 2.0))
+    half = cum[-1] / 2.0
+    low = int(np.searchsorted(cum, half * (1 - 1e-9), side="left"))
+    high = int(np.searchsorted(cum, half * (1 + 1e-9), side="right"))
+    if high <= low:
+        return low
+    # An even split (two equal votes on "slow" and "fast"): the median is any label from
+    # the lower to the upper one, so take the one between them, rounded towards the middle.
+    middle = (len(votes) - 1) / 2
+    mid = (low + high) / 2
+    return int(np.floor(mid) if mid > middle else np.ceil(mid))
