@@ -157,15 +157,10 @@ def check_query_kernel() -> Check:
         return Check("query kernel", "ok", "native float16 C kernel (AVX2/FMA/F16C)")
     if os.environ.get(halfgemm.BACKEND_ENV, "").strip().lower() == "numpy":
         return Check("query kernel", "ok", f"numpy (forced by ${halfgemm.BACKEND_ENV})")
-    why = (
-        "this CPU lacks AVX2/FMA/F16C"
-        if halfgemm._halfgemm is not None
-        else "the C extension was not built at install"
-    )
     return Check(
         "query kernel",
         "warn",
-        f"numpy fallback: {why}; vibe queries take about twice as long",
+        f"numpy fallback: {halfgemm.unavailable_reason()}; vibe queries take about twice as long",
         "" if halfgemm._halfgemm is not None else "reinstall with a C compiler (gcc/clang)",
     )
 

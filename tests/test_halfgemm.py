@@ -115,6 +115,67 @@ def test_kernel_checks_buffer_sizes_instead_of_overrunning() -> None:
         mod.matmul(x, packed, None, y[:, ::2], 3, 8, 16)  # non-contiguous output
 
 
+@needs_native
+def test_kernel_edge_cases_from_review() -> None:
+    mod = halfgemm._halfgemm
+    assert mod.KERNEL_COMPILED
+    packed = pack_panels(np.ones((8, 32), dtype=np.float32))
+    bias = np.zeros(32, np.float32)
+    # No rows: nothing is read or written, even with a bias.
+    mod.matmul(np.empty((0, 8), np.float32), packed, bias, np.empty((0, 32), np.float32), 0, 8, 32)
+    # The output may not overlap an input (it is written while they are read).
+    shared = np.ones(3 * 32 + 24, dtype=np.float32)
+    with pytest.raises(ValueError, match="y overlaps x"):
+        mod.matmul(shared[:24], packed, None, shared[8 : 8 + 96], 3, 8, 32)
+    # Byte counts that would overflow are rejected before any buffer is touched.
+    with pytest.raises(OverflowError):
+        mod.matmul(np.ones(1, np.float32), packed, bias, np.ones(1, np.float32), 0, 1, 2**62)
+    # A padded output is contiguous (not a view into the wider buffer).
+    w = np.random.default_rng(1).standard_normal((8, 20)).astype(np.float32)
+    y = HalfDense(w)(np.ones((2, 8), np.float32))
+    assert y.shape == (2, 20) and y.flags.c_contiguous
+
+
+def test_weights_beyond_float16_stay_float32() -> None:
+    big = np.eye(16, dtype=np.float32) * 1e5
+    assert not halfgemm.fits_float16(big)
+    assert isinstance(make_dense(big, backend="auto"), FloatDense)
+    x = np.ones((1, 16), dtype=np.float32)
+    np.testing.assert_allclose(make_dense(big)(x), x @ big)
+    if native_available():
+        with pytest.raises(ValueError, match="beyond float16"):
+            HalfDense(big)
+
+
+def test_float_dense_owns_copies_of_its_weights() -> None:
+    w = np.ones((16, 16), dtype=np.float32)
+    b = np.zeros(16, dtype=np.float32)
+    layer = FloatDense(w, b)
+    w[0, 0] = 5.0  # the caller's arrays stay writable and changing them changes nothing
+    b[:] = 1.0
+    np.testing.assert_array_equal(layer(np.eye(16, dtype=np.float32)[:1]), np.ones((1, 16)))
+    with pytest.raises(ValueError, match="bias shape"):
+        FloatDense(w, np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match=r"\(rows, 16\)"):
+        layer(np.ones(16, np.float32))
+    assert layer(np.ones((1, 16))).dtype == np.float32  # float64 input, float32 out
+
+
+def test_unsupported_cpu_falls_back_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    if halfgemm._halfgemm is None:
+        pytest.skip("extension not built")
+    monkeypatch.setattr(halfgemm._halfgemm, "available", lambda: False)
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    assert not native_available()
+    assert resolve_backend() == "numpy"
+    assert isinstance(make_dense(np.eye(16, dtype=np.float32)), FloatDense)
+    reason = halfgemm.unavailable_reason()
+    assert "AVX2" in reason or "compiled" in reason
+    with pytest.raises(ModelNotAvailableError, match="unavailable"):
+        resolve_backend("native")
+    assert resolve_backend("NUMPY") == "numpy"  # names are case-insensitive
+
+
 def test_float_dense_is_plain_numpy() -> None:
     rng = np.random.default_rng(3)
     w = rng.standard_normal((10, 20)).astype(np.float32)

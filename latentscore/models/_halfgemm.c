@@ -15,8 +15,10 @@
  * Products accumulate in float32 with FMA; float16 -> float32 conversion is exact.
  * Buffers must be C-contiguous, x/bias/y float32 and W float16 (checked by format code).
  *
- * The kernel needs x86-64 AVX2 + FMA + F16C (every x86 CPU since ~2013); `available()`
- * reports whether this CPU has them, and callers fall back to numpy otherwise. Nothing here
+ * The kernel needs x86-64 AVX2 + FMA + F16C (every x86 CPU since ~2013) and GCC or clang;
+ * `KERNEL_COMPILED` says whether it was compiled in (not with MSVC, nor on MinGW, whose GCC
+ * does not realign the stack for spilled AVX registers, nor on other architectures),
+ * `available()` whether this CPU can run it; callers fall back to numpy otherwise. Nothing here
  * depends on numpy's C API: arrays arrive through the buffer protocol, sizes are checked
  * against the buffers before any access, and the GIL is released while the kernel runs.
  */
@@ -27,8 +29,9 @@
 #define PANEL 16
 #define ROW_BLOCK 6
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(_WIN32)
 #define HALFGEMM_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx2,fma,f16c")))
@@ -94,20 +97,36 @@ gemm_avx2(const float *x, const uint16_t *w, const float *bias, float *y, Py_ssi
     }
 }
 
+/* AVX2 and FMA through the compiler (it also checks that the OS saves YMM state); F16C
+ * through CPUID leaf 1, since __builtin_cpu_supports("f16c") is unknown to clang < 18. */
 static int
-cpu_ok(void)
+detect_cpu(void)
 {
+    unsigned int eax, ebx, ecx, edx;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+        return 0;
+    return (ecx & bit_F16C) != 0;
 }
 #else
 static int
-cpu_ok(void)
+detect_cpu(void)
 {
     return 0;
 }
 #endif
+
+static int cpu_supported = -1; /* set once at import */
+
+static int
+cpu_ok(void)
+{
+    if (cpu_supported < 0)
+        cpu_supported = detect_cpu();
+    return cpu_supported;
+}
 
 static PyObject *
 halfgemm_available(PyObject *self, PyObject *noargs)
@@ -146,7 +165,11 @@ halfgemm_matmul(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOnnn:matmul", &x_obj, &w_obj, &b_obj, &y_obj, &M, &K, &N))
         return NULL;
     if (!cpu_ok()) {
+#ifdef HALFGEMM_X86
         PyErr_SetString(PyExc_RuntimeError, "halfgemm: this CPU lacks AVX2/FMA/F16C");
+#else
+        PyErr_SetString(PyExc_RuntimeError, "halfgemm: the kernel was not compiled in");
+#endif
         return NULL;
     }
     if (M < 0 || K < 1 || N < PANEL || N % PANEL != 0) {
@@ -155,7 +178,9 @@ halfgemm_matmul(PyObject *self, PyObject *args)
                      M, K, N, PANEL);
         return NULL;
     }
-    if (M > PY_SSIZE_T_MAX / K / 4 || N > PY_SSIZE_T_MAX / K / 2 || M > PY_SSIZE_T_MAX / N / 4) {
+    /* Every byte count below (M*K*4, K*N*2, N*4, M*N*4) must fit in Py_ssize_t. */
+    if (N > PY_SSIZE_T_MAX / 4 || M > PY_SSIZE_T_MAX / K / 4 || N > PY_SSIZE_T_MAX / K / 2 ||
+        M > PY_SSIZE_T_MAX / N / 4) {
         PyErr_SetString(PyExc_OverflowError, "halfgemm: shape too large");
         return NULL;
     }
@@ -187,11 +212,26 @@ halfgemm_matmul(PyObject *self, PyObject *args)
         release(bufs, 4);
         PyErr_Format(PyExc_ValueError,
                      "halfgemm: buffers too small for M=%zd K=%zd N=%zd (x %zd B, w %zd B, "
-                     "y %zd B)",
-                     M, K, N, bufs[0].len, bufs[1].len, bufs[3].len);
+                     "bias %zd B, y %zd B)",
+                     M, K, N, bufs[0].len, bufs[1].len, has_bias ? bufs[2].len : (Py_ssize_t)0,
+                     bufs[3].len);
         return NULL;
     }
+    /* The output must not overlap an input: it is written while they are still read. */
+    for (int i = 0; i < 3; i++) {
+        const char *in = (const char *)bufs[i].buf, *out = (const char *)bufs[3].buf;
+        if (bufs[i].obj != NULL && bufs[i].len > 0 && bufs[3].len > 0 &&
+            in < out + bufs[3].len && out < in + bufs[i].len) {
+            release(bufs, 4);
+            PyErr_Format(PyExc_ValueError, "halfgemm: y overlaps %s", names[i]);
+            return NULL;
+        }
+    }
 #ifdef HALFGEMM_X86
+    if (M == 0) { /* nothing to compute (and no bias to read) */
+        release(bufs, 4);
+        Py_RETURN_NONE;
+    }
     const float *x = (const float *)bufs[0].buf;
     const uint16_t *w = (const uint16_t *)bufs[1].buf;
     const float *b = has_bias ? (const float *)bufs[2].buf : NULL;
@@ -211,17 +251,37 @@ static PyMethodDef halfgemm_methods[] = {
      "matmul(x, w_packed, bias_or_None, y, M, K, N): y[M,N] = x[M,K] @ W + bias.\n\n"
      "x: float32 C-contiguous (M, K); w_packed: float16 panels (N/16, K, 16); bias: float32\n"
      "(N,) or None; y: writable float32 C-contiguous (M, N). N must be a multiple of 16.\n"
-     "Buffer sizes are checked; dtypes are the caller's contract (see halfgemm.py)."},
+     "Sizes, formats (float32 'f', float16 'e') and overlap of y with the inputs are checked."},
     {NULL, NULL, 0, NULL},
+};
+
+static int
+halfgemm_exec(PyObject *module)
+{
+#ifdef HALFGEMM_X86
+    const long compiled = 1;
+#else
+    const long compiled = 0;
+#endif
+    cpu_ok(); /* detect once, while the import lock is held */
+    return PyModule_AddIntConstant(module, "KERNEL_COMPILED", compiled);
+}
+
+static PyModuleDef_Slot halfgemm_slots[] = {
+    {Py_mod_exec, halfgemm_exec},
+#if PY_VERSION_HEX >= 0x030D0000
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED}, /* no global state besides the CPU flag */
+#endif
+    {0, NULL},
 };
 
 static struct PyModuleDef halfgemm_module = {
     PyModuleDef_HEAD_INIT,
     "_halfgemm",
     "Skinny float32 x float16-weight matrix products for the MiniLM query path.",
-    -1,
+    0,
     halfgemm_methods,
-    NULL,
+    halfgemm_slots,
     NULL,
     NULL,
     NULL,
@@ -230,5 +290,5 @@ static struct PyModuleDef halfgemm_module = {
 PyMODINIT_FUNC
 PyInit__halfgemm(void)
 {
-    return PyModule_Create(&halfgemm_module);
+    return PyModuleDef_Init(&halfgemm_module);
 }

@@ -9,6 +9,9 @@ from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
 # their stubs do not declare __buffer__.
 _Buf: TypeAlias = Buffer | np.ndarray[Any, Any]
 
+#: True if the AVX2 kernel was compiled in (GCC/clang on x86-64, not Windows).
+KERNEL_COMPILED: int
+
 def available() -> bool:
     """True if this CPU can run the kernel (x86-64 AVX2 + FMA + F16C)."""
 

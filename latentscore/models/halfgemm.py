@@ -26,19 +26,24 @@ from latentscore.errors import InvalidConfigError, ModelNotAvailableError
 
 __all__ = [
     "BACKEND_ENV",
+    "F16_MAX",
     "PANEL",
     "Backend",
     "Dense",
     "FloatDense",
     "HalfDense",
+    "fits_float16",
     "make_dense",
     "native_available",
     "pack_panels",
     "resolve_backend",
+    "unavailable_reason",
 ]
 
 #: Columns per packed panel (must match PANEL in _halfgemm.c).
 PANEL = 16
+#: Largest finite float16.
+F16_MAX = 65504.0
 #: Environment variable forcing a backend ("numpy" or "native"); unset means "auto".
 BACKEND_ENV = "LATENTSCORE_DENSE"
 
@@ -63,7 +68,7 @@ def resolve_backend(backend: Backend | None = None) -> Literal["native", "numpy"
     unavailable raises :class:`ModelNotAvailableError` saying why, rather than silently
     running slower; an unknown name raises :class:`InvalidConfigError` naming it.
     """
-    choice = backend or os.environ.get(BACKEND_ENV, "").strip().lower() or "auto"
+    choice = (backend or os.environ.get(BACKEND_ENV, "")).strip().lower() or "auto"
     if choice not in _BACKENDS:
         raise InvalidConfigError(
             f"dense backend must be 'auto', 'native' or 'numpy', got {choice!r}"
@@ -77,13 +82,19 @@ def resolve_backend(backend: Backend | None = None) -> Literal["native", "numpy"
     if native_available():
         return "native"
     if choice == "native":
-        reason = (
-            "the _halfgemm extension was not built (reinstall with a C compiler present)"
-            if _halfgemm is None
-            else "this CPU lacks AVX2/FMA/F16C"
-        )
-        raise ModelNotAvailableError(f"native dense backend unavailable: {reason}")
+        raise ModelNotAvailableError(f"native dense backend unavailable: {unavailable_reason()}")
     return "numpy"
+
+
+def unavailable_reason() -> str:
+    """Why the C kernel cannot run here ("" when it can)."""
+    if _halfgemm is None:
+        return "the _halfgemm extension was not built (reinstall with a C compiler present)"
+    if not _halfgemm.KERNEL_COMPILED:
+        return "the kernel is only compiled with GCC or clang for x86-64 Linux/macOS"
+    if not _halfgemm.available():
+        return "this CPU lacks AVX2/FMA/F16C"
+    return ""
 
 
 def pack_panels(weight: np.ndarray) -> np.ndarray:
@@ -95,15 +106,13 @@ def pack_panels(weight: np.ndarray) -> np.ndarray:
     if weight.ndim != 2:
         raise ValueError(f"weight must be 2-D (in, out), got shape {weight.shape}")
     k, n = weight.shape
-    padded = -(-n // PANEL) * PANEL
-    if padded != n:
-        wide = np.zeros((k, padded), dtype=weight.dtype)
-        wide[:, :n] = weight
-        weight = wide
+    full, rest = divmod(n, PANEL)
+    packed = np.zeros((full + (rest > 0), k, PANEL), dtype=np.float16)
     # One strided cast-and-copy; the (k, panels, 16) split of the column axis is a view even
     # when ``weight`` is the transposed view of a PyTorch (out, in) tensor.
-    packed = np.empty((padded // PANEL, k, PANEL), dtype=np.float16)
-    packed[...] = weight.reshape(k, padded // PANEL, PANEL).transpose(1, 0, 2)
+    packed[:full] = weight[:, : full * PANEL].reshape(k, full, PANEL).transpose(1, 0, 2)
+    if rest:
+        packed[full, :, :rest] = weight[:, full * PANEL :]
     packed.flags.writeable = False
     return packed
 
@@ -123,14 +132,23 @@ class FloatDense:
     """``x @ W + b`` with numpy/BLAS on a contiguous float32 (in, out) copy of W."""
 
     def __init__(self, weight: np.ndarray, bias: np.ndarray | None = None) -> None:
-        """``weight`` is (in, out) for ``x @ weight``; ``bias`` is (out,) or None."""
-        self.weight = np.ascontiguousarray(weight, dtype=np.float32)
+        """``weight`` is (in, out) for ``x @ weight``; ``bias`` is (out,) or None. Both are
+        copied, so later changes to the caller's arrays do not reach the layer."""
+        if weight.ndim != 2:
+            raise ValueError(f"weight must be 2-D (in, out), got shape {weight.shape}")
+        self.weight = np.array(weight, dtype=np.float32, order="C", copy=True)
         self.weight.flags.writeable = False
-        self.bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
         self.in_features, self.out_features = self.weight.shape
+        self.bias = None
+        if bias is not None:
+            if bias.shape != (self.out_features,):
+                raise ValueError(f"bias shape {bias.shape} != ({self.out_features},)")
+            self.bias = np.array(bias, dtype=np.float32, copy=True)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = x @ self.weight
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"expected (rows, {self.in_features}) input, got {x.shape}")
+        y = x.astype(np.float32, copy=False) @ self.weight
         if self.bias is not None:
             y += self.bias
         return y
@@ -146,8 +164,13 @@ class HalfDense:
         """
         if not native_available():
             raise RuntimeError("HalfDense needs the _halfgemm kernel; use FloatDense")
-        self.in_features, self.out_features = (int(d) for d in weight.shape)
+        if not fits_float16(weight):
+            raise ValueError(
+                f"weights reach {float(np.abs(weight).max()):g}, beyond float16 "
+                f"(max {F16_MAX:g}); use FloatDense"
+            )
         self.packed = pack_panels(weight)
+        self.in_features, self.out_features = (int(d) for d in weight.shape)
         self._padded = self.packed.shape[0] * PANEL
         bias_pad = None
         if bias is not None:
@@ -165,13 +188,31 @@ class HalfDense:
         rows = x.shape[0]
         y = np.empty((rows, self._padded), dtype=np.float32)
         _halfgemm.matmul(x, self.packed, self.bias, y, rows, self.in_features, self._padded)
-        return y if self._padded == self.out_features else y[:, : self.out_features]
+        if self._padded == self.out_features:
+            return y
+        return np.ascontiguousarray(y[:, : self.out_features])
 
 
 def make_dense(
     weight: np.ndarray, bias: np.ndarray | None = None, backend: Backend | None = None
 ) -> Dense:
-    """A :class:`HalfDense` or :class:`FloatDense` for ``weight`` (in, out) and ``bias``."""
-    if resolve_backend(backend) == "native":
+    """A :class:`HalfDense` or :class:`FloatDense` for ``weight`` (in, out) and ``bias``.
+
+    Weights beyond the float16 range stay in float32 whatever the backend (MiniLM's and the
+    library's are far inside it)."""
+    if resolve_backend(backend) == "native" and fits_float16(weight):
         return HalfDense(weight, bias)
     return FloatDense(weight, bias)
+
+
+def fits_float16(weight: np.ndarray) -> bool:
+    """True if every weight is finite and within float16's range (|w| <= 65504).
+
+    Below that, float16 keeps 11 significant bits; magnitudes under 6e-5 lose precision
+    gradually (subnormals) and under 6e-8 become 0, which leaves a dot product of ordinary
+    weights unchanged at float32 resolution.
+    """
+    if weight.size == 0:
+        return True
+    peak = float(np.abs(weight).max())
+    return np.isfinite(peak) and peak <= F16_MAX
