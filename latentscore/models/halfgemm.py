@@ -32,7 +32,6 @@ __all__ = [
     "Dense",
     "FloatDense",
     "HalfDense",
-    "fits_float16",
     "make_dense",
     "native_available",
     "pack_panels",
@@ -164,12 +163,14 @@ class HalfDense:
         """
         if not native_available():
             raise RuntimeError("HalfDense needs the _halfgemm kernel; use FloatDense")
-        if not fits_float16(weight):
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.packed = pack_panels(weight)
+        # Exponent bits all set: inf or NaN, i.e. a weight beyond float16's range (or not
+        # finite to begin with). Checked on the packed bits: one cheap integer pass.
+        if np.any((self.packed.view(np.uint16) & 0x7C00) == 0x7C00):
             raise ValueError(
-                f"weights reach {float(np.abs(weight).max()):g}, beyond float16 "
-                f"(max {F16_MAX:g}); use FloatDense"
+                f"weights beyond float16 (max {F16_MAX:g}) or not finite; use FloatDense"
             )
-        self.packed = pack_panels(weight)
         self.in_features, self.out_features = (int(d) for d in weight.shape)
         self._padded = self.packed.shape[0] * PANEL
         bias_pad = None
@@ -198,21 +199,15 @@ def make_dense(
 ) -> Dense:
     """A :class:`HalfDense` or :class:`FloatDense` for ``weight`` (in, out) and ``bias``.
 
-    Weights beyond the float16 range stay in float32 whatever the backend (MiniLM's and the
-    library's are far inside it)."""
-    if resolve_backend(backend) == "native" and fits_float16(weight):
-        return HalfDense(weight, bias)
-    return FloatDense(weight, bias)
-
-
-def fits_float16(weight: np.ndarray) -> bool:
-    """True if every weight is finite and within float16's range (|w| <= 65504).
-
-    Below that, float16 keeps 11 significant bits; magnitudes under 6e-5 lose precision
-    gradually (subnormals) and under 6e-8 become 0, which leaves a dot product of ordinary
-    weights unchanged at float32 resolution.
+    Weights beyond the float16 range (|w| > 65504) stay in float32 whatever the backend;
+    MiniLM's and the library's are far inside it. Within the range float16 keeps 11
+    significant bits, and magnitudes under 6e-5 fade gradually (subnormals), which leaves a
+    dot product of ordinary weights unchanged at float32 resolution.
     """
-    if weight.size == 0:
-        return True
-    peak = float(np.abs(weight).max())
-    return np.isfinite(peak) and peak <= F16_MAX
+    if resolve_backend(backend) == "native":
+        try:
+            return HalfDense(weight, bias)
+        except ValueError:
+            if weight.ndim != 2:
+                raise
+    return FloatDense(weight, bias)
