@@ -156,6 +156,8 @@ def test_intensifiers_negation_and_conjunctions() -> None:
     assert config("not fast, a rainy street").tempo == "slow"
     assert config("impossibly slow").tempo == "very_slow"  # any common intensifier
     assert config("neither hurried nor sluggish").tempo == "medium"  # both sides mirrored
+    assert config("the slowest possible pendulum").tempo == "very_slow"  # superlatives
+    assert config("the brightest morning of the year").brightness == "very_bright"
 
 
 def test_a_plural_lexicon_phrase_matches_its_singular() -> None:
@@ -213,6 +215,7 @@ def test_accuracy_on_our_unseen_wording_sets_does_not_regress(model: FastModel) 
         "blind_c.jsonl": 0.85,
         "blind_d.jsonl": 0.85,
         "blind_e.jsonl": 0.82,
+        "blind_f.jsonl": 0.77,
     }
     hits: dict[str, list[bool]] = defaultdict(list)
     for item in load_prompts(ROOT / "benchmarks" / "data"):
@@ -223,6 +226,19 @@ def test_accuracy_on_our_unseen_wording_sets_does_not_regress(model: FastModel) 
     for name, floor in floors.items():
         accuracy = sum(hits[name]) / len(hits[name])
         assert accuracy >= floor, f"{name}: {accuracy:.1%} < {floor:.0%}"
+
+
+def test_cue_only_vocabulary_cannot_shadow_itself(tmp_path: Path) -> None:
+    """A cue.txt phrase already defined elsewhere would be dead (the first definition
+    wins), so the build refuses it and names both places."""
+    from presets.build.lexicon import LEXICON_DIR, load_lexicon
+
+    for path in LEXICON_DIR.glob("*.txt"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    with (tmp_path / "cue.txt").open("a", encoding="utf-8") as f:
+        f.write("pitch black | brightness=very_bright!!\n")
+    with pytest.raises(ValueError, match=r"cue\.txt:\d+: 'pitch black' is already defined at"):
+        load_lexicon(tmp_path)
 
 
 def test_messy_input_does_something_sensible() -> None:

@@ -12,8 +12,9 @@ Besides lexicon phrases it understands:
   "no drums" are lexicon entries;
 * intensity: "very"/"extremely" push an ordered value one step outwards, "slightly"/"a bit"
   one step towards the middle;
-* inflections and typos: "sprinting" is read as "sprint", "storms" as "storm"; an
-  unknown word one edit away from a lexicon word is read as that word ("melancholly");
+* inflections and typos: "sprinting" is read as "sprint", "storms" as "storm", "slowest" as
+  "very slow"; an unknown word one edit away from a lexicon word is read as that word
+  ("melancholly");
 * keys and tempi: "in D dorian", "C# minor", "key of Eb", "92 bpm".
 """
 
@@ -275,6 +276,18 @@ class CueMatcher:
                 return hit
         return word
 
+    def _superlative(self, word: str) -> tuple[str, ...]:
+        """ "slowest" -> ("very", "slow"): a superlative of a lexicon word is that word one
+        step further out. Words the lexicon has whole ("darkest", "forest") stay as they are.
+        """
+        if word in self._vocab or len(word) < 6 or not word.endswith("est"):
+            return (word,)
+        stem = word[:-3]
+        for base in (stem, stem + "e", stem[:-1] + "y" if stem.endswith("i") else "", stem[:-1]):
+            if base in self._vocab and (base != stem[:-1] or stem[-1] == stem[-2]):
+                return ("very", base)
+        return (word,)
+
     def find(self, text: str) -> list[Cue]:
         """Every cue in ``text``, in reading order."""
         return self.scan(text)[0]
@@ -286,7 +299,8 @@ class CueMatcher:
         fast model compares with lexicon phrases by embedding, so "sprinting" can still
         mean what "sprint" means.
         """
-        toks = [self.correct(t) for t in tokens(text)]
+        toks = [w for t in tokens(text) for w in self._superlative(t)]
+        toks = [self.correct(t) for t in toks]
         cues: list[Cue] = []
         leftover: list[str] = []
         i = 0

@@ -69,14 +69,31 @@ def parse_line(slot: str, line: str, where: str) -> Concept:
 
 
 def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, list[Concept]]:
-    """All concepts, by slot (file name)."""
+    """All concepts, by slot (file name).
+
+    A cue-only phrase (``cue.txt``) may not repeat a phrase defined before it: the first
+    definition wins at query time, so the repeat would be silently dead.
+    """
+    from latentscore.models.cues import tokens
+
     out: dict[str, list[Concept]] = {}
+    defined: dict[tuple[str, ...], str] = {}
     for slot in SLOTS:
         path = directory / f"{slot}.txt"
         concepts: list[Concept] = []
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip() and not line.lstrip().startswith("#"):
-                concepts.append(parse_line(slot, line, f"{path.name}:{n}"))
+                where = f"{path.name}:{n}"
+                concept = parse_line(slot, line, where)
+                for phrase in concept.phrases:
+                    key = tuple(tokens(phrase))
+                    if slot == "cue" and defined.get(key, where) != where:
+                        raise ValueError(
+                            f"{where}: {phrase!r} is already defined at {defined[key]}; "
+                            "edit it there (the first definition wins)"
+                        )
+                    defined.setdefault(key, where)
+                concepts.append(concept)
         out[slot] = concepts
     return out
 
