@@ -160,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             offsets.append(f.tell())
             f.write(json.dumps(row, separators=(",", ":")).encode() + b"\n")
-    np.savez_compressed(
+    # Stored uncompressed: float16 embeddings hardly compress (8.7 vs 9.8 MB) and inflating
+    # them cost ~45 ms of every model load.
+    np.savez(
         args.out / "index.npz",
         embeddings=np.asarray(emb, dtype=np.float16),
         labels=np.asarray(labels, dtype=np.int8),
