@@ -101,7 +101,7 @@ class VibeLibrary:
 
     def similarities(self, query: np.ndarray) -> np.ndarray:
         """Cosine of the unit vector ``query`` (384,) with every scene: float32 (N,)."""
-        return self._scorer(query.reshape(1, -1).astype(np.float32, copy=False))[0]
+        return self._scorer(query.reshape(1, -1))[0]
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
