@@ -30,6 +30,7 @@ __all__ = [
     "PANEL",
     "Backend",
     "Dense",
+    "Float16RangeError",
     "FloatDense",
     "HalfDense",
     "make_dense",
@@ -133,20 +134,14 @@ class FloatDense:
     def __init__(self, weight: np.ndarray, bias: np.ndarray | None = None) -> None:
         """``weight`` is (in, out) for ``x @ weight``; ``bias`` is (out,) or None. Both are
         copied, so later changes to the caller's arrays do not reach the layer."""
-        if weight.ndim != 2:
-            raise ValueError(f"weight must be 2-D (in, out), got shape {weight.shape}")
+        _check_weight(weight, bias)
         self.weight = np.array(weight, dtype=np.float32, order="C", copy=True)
         self.weight.flags.writeable = False
         self.in_features, self.out_features = self.weight.shape
-        self.bias = None
-        if bias is not None:
-            if bias.shape != (self.out_features,):
-                raise ValueError(f"bias shape {bias.shape} != ({self.out_features},)")
-            self.bias = np.array(bias, dtype=np.float32, copy=True)
+        self.bias = None if bias is None else np.array(bias, dtype=np.float32, copy=True)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"expected (rows, {self.in_features}) input, got {x.shape}")
+        _check_rows(x, self.in_features)
         y = x.astype(np.float32, copy=False) @ self.weight
         if self.bias is not None:
             y += self.bias
@@ -163,28 +158,26 @@ class HalfDense:
         """
         if not native_available():
             raise RuntimeError("HalfDense needs the _halfgemm kernel; use FloatDense")
+        _check_weight(weight, bias)
         with np.errstate(over="ignore", invalid="ignore"):
             self.packed = pack_panels(weight)
         # Exponent bits all set: inf or NaN, i.e. a weight beyond float16's range (or not
         # finite to begin with). Checked on the packed bits: one cheap integer pass.
         if np.any((self.packed.view(np.uint16) & 0x7C00) == 0x7C00):
-            raise ValueError(
+            raise Float16RangeError(
                 f"weights beyond float16 (max {F16_MAX:g}) or not finite; use FloatDense"
             )
         self.in_features, self.out_features = (int(d) for d in weight.shape)
         self._padded = self.packed.shape[0] * PANEL
         bias_pad = None
         if bias is not None:
-            if bias.shape != (self.out_features,):
-                raise ValueError(f"bias shape {bias.shape} != ({self.out_features},)")
             bias_pad = np.zeros(self._padded, dtype=np.float32)
             bias_pad[: self.out_features] = bias
             bias_pad.flags.writeable = False
         self.bias = bias_pad
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"expected (rows, {self.in_features}) input, got {x.shape}")
+        _check_rows(x, self.in_features)
         x = np.ascontiguousarray(x, dtype=np.float32)
         rows = x.shape[0]
         y = np.empty((rows, self._padded), dtype=np.float32)
@@ -207,7 +200,24 @@ def make_dense(
     if resolve_backend(backend) == "native":
         try:
             return HalfDense(weight, bias)
-        except ValueError:
-            if weight.ndim != 2:
-                raise
+        except Float16RangeError:
+            pass
     return FloatDense(weight, bias)
+
+
+class Float16RangeError(ValueError):
+    """A weight is beyond float16's range (or not finite), so it cannot be packed."""
+
+
+def _check_weight(weight: np.ndarray, bias: np.ndarray | None) -> None:
+    """Both dense layers take a 2-D (in, out) weight and an (out,) bias or None."""
+    if weight.ndim != 2:
+        raise ValueError(f"weight must be 2-D (in, out), got shape {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[1],):
+        raise ValueError(f"bias shape {bias.shape} != ({weight.shape[1]},)")
+
+
+def _check_rows(x: np.ndarray, in_features: int) -> None:
+    """Both dense layers take (rows, in_features) input."""
+    if x.ndim != 2 or x.shape[1] != in_features:
+        raise ValueError(f"expected (rows, {in_features}) input, got {x.shape}")
