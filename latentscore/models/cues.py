@@ -283,8 +283,9 @@ class CueMatcher:
         if word in self._vocab or len(word) < 6 or not word.endswith("est"):
             return (word,)
         stem = word[:-3]
-        for base in (stem, stem + "e", stem[:-1] + "y" if stem.endswith("i") else "", stem[:-1]):
-            if base in self._vocab and (base != stem[:-1] or stem[-1] == stem[-2]):
+        sunniest = (stem[:-1] + "y",) if stem.endswith("i") else ()
+        for base in (*_bases(stem), *sunniest):
+            if base in self._vocab:
                 return ("very", base)
         return (word,)
 
@@ -355,11 +356,17 @@ def _stems(word: str, plural_only: bool = False) -> Iterable[str]:
     """Candidate stems of an inflected word, most specific first."""
     for suffix in ("es", "s") if plural_only else _SUFFIXES:
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            stem = word[: -len(suffix)]
-            yield stem
-            yield stem + "e"  # danced -> dance, hoping -> hope
-            if len(stem) > 2 and stem[-1] == stem[-2]:
-                yield stem[:-1]  # running -> run
+            yield from _bases(word[: -len(suffix)])
+
+
+def _bases(stem: str) -> Iterable[str]:
+    """The words a suffix may have been stripped from: the stem itself, with its silent e
+    (danced -> dance, hoping -> hope), or without a doubled final consonant (running -> run,
+    saddest -> sad)."""
+    yield stem
+    yield stem + "e"
+    if len(stem) > 2 and stem[-1] == stem[-2]:
+        yield stem[:-1]
 
 
 def _deletions(word: str) -> Iterable[str]:
