@@ -50,7 +50,7 @@ def run_bridge(
     seed: int | None,
     transition: float,
     volume: float,
-    buffer: float,
+    latency: float,
     zeroconf: bool,
     list_addresses: bool,
     verbose: bool,
@@ -96,8 +96,8 @@ def run_bridge(
         fail(f"--volume must be in 0..1, got {volume}")
     if not (math.isfinite(transition) and 0.0 <= transition <= 120.0):
         fail(f"--transition must be in 0..120 seconds, got {transition}")
-    if not (math.isfinite(buffer) and 0.05 <= buffer <= 5.0):
-        fail(f"--buffer must be in 0.05..5 seconds, got {buffer}")
+    if not (math.isfinite(latency) and 1.0 <= latency <= 2000.0):
+        fail(f"--latency must be in 1..2000 ms, got {latency:g}")
     try:
         targets = [parse_host_port(t) for t in send_to]
         options = BridgeOptions(
@@ -114,7 +114,7 @@ def run_bridge(
             volume=volume,
             no_audio=no_audio,
             device=_device(device),
-            buffer_seconds=buffer,
+            latency_ms=latency,
             zeroconf=zeroconf,
             midi=midi if midi.wanted else None,
         )

@@ -387,17 +387,17 @@ class Controller:
                 self._edits_since_vibe.clear()
 
     def warm_up(self) -> None:
-        """Load the vibe model in the background so the first vibe answers quickly."""
+        """Load the vibe model now, so the first vibe answers quickly.
 
-        def load() -> None:
-            from latentscore.models.base import resolve_model
+        The daemon calls this before the audio starts: loading runs long C calls that hold
+        the GIL (tens of ms), which would starve a render worker only a few ms ahead.
+        """
+        from latentscore.models.base import resolve_model
 
-            try:
-                resolve_model(self.model)
-            except Exception as exc:  # the music plays on; /vibe will answer with the error
-                log.warning("vibes are unavailable: %s", exc)
-
-        self._vibes.submit(load)
+        try:
+            resolve_model(self.model)
+        except Exception as exc:  # the music plays on; /vibe will answer with the error
+            log.warning("vibes are unavailable: %s", exc)
 
     def close(self) -> None:
         self._vibes.shutdown(wait=False, cancel_futures=True)

@@ -15,10 +15,12 @@ SIGTERM, which is what ``latentscore bridge`` calls.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,14 +33,16 @@ from bridge.feedback import FeedbackHub
 from bridge.midi_options import MidiOptions
 from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
 from bridge.oscquery import EXTENSIONS, Namespace, OscQueryServer
-from bridge.performance import BUFFER_SECONDS, LivePerformance
+from bridge.performance import LATENCY_MS, LivePerformance
 from bridge.registry import PREFIX, ParamRegistry, build_registry
 from bridge.security import AllowList, is_local_bind
 from bridge.state import BridgeState
+from latentscore.audio_device import NullOutput, OutputBackend, SoundDeviceOutput
 from latentscore.config import MusicConfig
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec
-from latentscore.player import NullOutput, OutputBackend, SoundDeviceOutput
+from latentscore.output_loop import DeviceStatus
 from latentscore.vibe import vibe_to_result
+from synth.warmup import warm_voices
 
 if TYPE_CHECKING:
     from bridge.midi_bridge import MidiBridge
@@ -64,7 +68,7 @@ class BridgeOptions:
     no_audio: bool = False
     device: int | str | None = None
     backend: OutputBackend | None = None  # overrides no_audio/device (tests, benchmarks)
-    buffer_seconds: float = BUFFER_SECONDS
+    latency_ms: float = LATENCY_MS  # render-ahead; see ``latentscore bridge --help``
     feedback_hz: float = 30.0
     limits: Limits = field(default_factory=Limits)
     zeroconf: bool = True
@@ -81,8 +85,10 @@ class BridgeDaemon:
         self.allow = AllowList(options.allow)
         self.hub = FeedbackHub(options.feedback_hz)
         self._stopped = threading.Event()
+        self._stop_lock = threading.Lock()
         self._started = False
         self.oscquery: OscQueryServer | None = None
+        self.audio_status = "ok"  # "lost" while the audio output is gone
         self.advertiser: Advertiser | None = None
         seed = options.seed if options.seed is not None else random.randrange(2**31)
         config, title = options.config or MusicConfig(), ""
@@ -101,8 +107,9 @@ class BridgeDaemon:
             backend=self.backend,
             emit=self._emit,
             device=options.device,
-            buffer_seconds=options.buffer_seconds,
+            latency_ms=options.latency_ms,
             volume=options.volume,
+            on_device=self._on_device,
         )
         udp_sock, tcp_sock = bind_sockets(options.host, options.osc_port)
         self.udp = OscUdpServer(udp_sock, self._on_packet, self.allow)
@@ -147,6 +154,17 @@ class BridgeDaemon:
         for host, port in opts.send_to:
             self.hub.add(self.udp.target((_resolve(host), port)))
         self.hub.start()
+        # Real-time settings for the render worker: a thread holding the GIL yields it after
+        # 1 ms instead of 5 (the ring is a few ms deep), voice caches are filled before the
+        # first note (a new style would otherwise stall a block), and everything alive now
+        # is exempt from the garbage collector's full passes (they would walk the model's
+        # objects and stall every thread for tens of ms).
+        sys.setswitchinterval(0.001)
+        warm_voices(self.state.synth_params())
+        if not opts.vibe:  # (a --vibe has loaded it already)
+            self.controller.warm_up()
+        gc.collect()
+        gc.freeze()
         try:
             if self.midi is not None:  # before the performance, so its first notes are sent
                 self.midi.start()
@@ -174,17 +192,22 @@ class BridgeDaemon:
             self.stop()
             raise
         self._started = True
-        if not opts.vibe:
-            self.controller.warm_up()
         if not self.allow.networks and not is_local_bind(opts.host):
             log.warning("bound to %s without --allow: anyone on the network can steer", opts.host)
         return self
 
     def stop(self) -> None:
-        """Fade out, tell targets we stopped, close the device, sockets and threads."""
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
+        """Fade out, tell targets we stopped, close the device, sockets and threads.
+
+        Idempotent; a second caller waits until the first has finished stopping.
+        """
+        with self._stop_lock:
+            if self._stopped.is_set():
+                return
+            self._stopped.set()
+            self._stop_parts()
+
+    def _stop_parts(self) -> None:
         self.performance.close()
         if self.midi is not None:  # after the audio: no notes can follow the all-notes-off
             self.midi.close()
@@ -203,12 +226,19 @@ class BridgeDaemon:
         return self._stopped.wait(timeout)
 
     def run(self, on_started: Callable[[], None] | None = None) -> None:
-        """Start, serve until SIGINT/SIGTERM, then stop cleanly (for the CLI)."""
+        """Start, serve until SIGINT/SIGTERM, then stop cleanly (for the CLI).
+
+        The signal handler only sets a flag; the shutdown itself (fade heard, MIDI note-offs,
+        All Notes Off and Stop sent, device and sockets closed) runs here on the main
+        thread, so it has finished before this returns and the interpreter exits.
+        """
         previous: dict[int, Any] = {}
+        asked = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %d: shutting down", signum)
-            threading.Thread(target=self.stop, name="bridge-stop", daemon=True).start()
+            if not asked.is_set():
+                log.info("signal %d: shutting down", signum)
+            asked.set()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
@@ -216,14 +246,14 @@ class BridgeDaemon:
             self.start()
             if on_started is not None:
                 on_started()
-            while not self.wait(0.5):
+            while not asked.wait(0.2) and not self._stopped.is_set():
                 if self.performance.error is not None:
                     self.stop()
                     raise self.performance.error
         finally:
             self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def __enter__(self) -> BridgeDaemon:
         return self.start()
@@ -234,6 +264,13 @@ class BridgeDaemon:
     # --- plumbing ------------------------------------------------------------------------
     def _on_packet(self, data: bytes, sender: Sender) -> None:
         self.controller.handle_packet(data, sender)
+
+    def _on_device(self, status: DeviceStatus, message: str) -> None:
+        """The audio output went away or came back: tell every controller."""
+        self.audio_status = "lost" if status == "lost" else "ok"
+        self.hub.broadcast(f"{PREFIX}/audio", (self.audio_status,))
+        if status == "lost":
+            self.hub.broadcast(f"{PREFIX}/error", (message,))
 
     def _emit(self, name: str, args: tuple[Any, ...]) -> None:
         self.hub.broadcast(f"{PREFIX}/{name}", args)
@@ -253,6 +290,7 @@ class BridgeDaemon:
         """What is listening where, printed at start."""
         opts = self.options
         audio = "none (--no-audio)" if opts.no_audio else f"device {opts.device or 'default'}"
+        latency_ms = self.performance.latency_seconds * 1000.0
         lines = [
             f"LatentScore bridge: {self.state.title or 'playing'} (seed {self.state.seed})",
             f"  OSC in      udp+tcp {opts.host}:{self.osc_port}  (TCP: OSC 1.0 size or 1.1 SLIP)",
@@ -262,7 +300,7 @@ class BridgeDaemon:
         targets = ", ".join(f"{h}:{p}" for h, p in opts.send_to) or "none (use /subscribe)"
         lines += [
             f"  OSC out     {targets}",
-            f"  audio       {audio}, buffer {opts.buffer_seconds:g} s",
+            f"  audio       {audio}, latency {latency_ms:.1f} ms (--latency)",
             f"  allow       {', '.join(opts.allow) or 'any sender that can reach the port'}",
             f"  addresses   {len(self.registry)} under {PREFIX}/ "
             "(latentscore bridge --list-addresses)",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -55,6 +56,7 @@ log = logging.getLogger("bridge.midi")
 DEFAULT_MAP = "generic"
 _REPO_CONTROLLERS = Path(__file__).resolve().parent.parent / "presets" / "controllers"
 REALTIME = frozenset({"clock", "start", "continue", "stop"})
+OUTPUT_FLUSH_SECONDS = 0.03  # a few JACK periods for the last messages to leave
 
 
 # --- map files -------------------------------------------------------------------------------
@@ -256,6 +258,10 @@ class MidiBridge:
             self.hub.remove(self.feedback.key)
         if self.notes is not None:
             self.notes.close()  # all notes off, clock stop
+        if self.out_port is not None or self.feedback_port is not None:
+            # rtmidi hands messages to the MIDI system asynchronously (on JACK, in the next
+            # process cycle): closing at once could drop the last note-offs and the Stop
+            time.sleep(OUTPUT_FLUSH_SECONDS)
         for port in (self.out_port, self.feedback_port):
             if port is not None:
                 close_port(port)

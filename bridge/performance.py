@@ -1,13 +1,18 @@
-"""LivePerformance: the daemon's one engine, rendered ahead of an audio output and steered live.
+"""LivePerformance: the daemon's one engine, rendered just ahead of an audio output, steered live.
+
+It is the producer of the one real-time path, :class:`~latentscore.output_loop.OutputLoop`
+(ring, render worker, device callback, shutdown fade, underruns, device loss and reopen);
+what it adds is the bridge's own: the operation queue, timetagged changes, the volume and
+play/stop ramps, meters and the note/beat emitter.
 
 Threads and why:
 
-* **render worker**: owns the :class:`~synth.performer.Performer`. It sleeps until the
-  device has made room in the ring buffer *or* a control arrives, so a control is handed to
-  the engine within microseconds of being posted (inputs never touch the performer). It
-  renders in pieces that end exactly at the next scheduled change, so a bundle's timetag
-  lands on its sample.
-* **device callback** (PortAudio, or :class:`~latentscore.player.NullOutput` for
+* **render worker** (the loop's): owns the :class:`~synth.performer.Performer`. It sleeps
+  until the device has made room for one block *or* a control arrives, so a control is
+  handed to the engine within microseconds of being posted (inputs never touch the
+  performer). It renders in pieces that end exactly at the next scheduled change, so a
+  bundle's timetag lands on its sample.
+* **device callback** (PortAudio, or :class:`~latentscore.audio_device.NullOutput` for
   ``--no-audio`` and tests): only copies from the ring and marks the audio clock.
 * **emitter**: notes, beats, bars and levels are computed when rendered but *sent when heard*
   (when the device clock reaches their sample), so visuals stay in sync with the sound.
@@ -15,9 +20,11 @@ Threads and why:
 The audio clock counts samples handed to the device ("output samples"); it keeps running
 while the music is stopped (silence is rendered), so timetags always map to one timeline.
 
-Timing: a change reaches the ears after the render-ahead buffer (``buffer_seconds``).
-Crossfades, volume and play/stop start on the exact sample; continuous controls glide from
-the engine's next 8192-sample quantum (the engine's own control rate).
+Timing: the engine runs with a 256-sample control quantum (one JACK period) and a 10 ms knob
+smoothing, and the ring holds ``latency_ms`` (default 12 ms, whole device blocks, at least
+two). A knob is therefore heard about one ring plus one device block after it arrives.
+Crossfades, volume and play/stop start on the exact sample; styles, mode, root and tempo
+change on the next bar or by a crossfade, as before.
 """
 
 from __future__ import annotations
@@ -37,8 +44,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bridge.osc_codec import OscValue
-from latentscore.player import FadeOut, OutputBackend, OutputHandle, SampleRing
+from latentscore.audio_device import OutputBackend
+from latentscore.output_loop import AudioClock, DeviceStatus, OutputLoop
 from synth.conductor import BEATS_PER_BAR
+from synth.engine import LIVE_QUANTUM
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE, SynthParams
 from synth.performer import Performer
@@ -46,11 +55,14 @@ from synth.performer import Performer
 log = logging.getLogger("bridge.performance")
 
 BLOCK_SIZE = 256  # device callback size: 5.8 ms at 44.1 kHz
-BUFFER_SECONDS = 0.4
+LATENCY_MS = 12.0  # default render-ahead (two 256-frame blocks); see ring_samples
 RENDER_BLOCK = 2048  # most samples rendered between two looks at the control queue
 LEVEL_HZ = 30.0
 RUN_FADE_SECONDS = 0.05  # play/stop and shutdown fades
-VOLUME_SECONDS = 0.02  # volume changes ramp this fast (no zipper noise)
+VOLUME_SECONDS = 0.01  # volume changes ramp this fast (no zipper noise, heard at once)
+KNOB_SECONDS = 0.01  # the live engine's knob smoothing time constant
+COMPOSE_AHEAD_SECONDS = 0.3  # bars are composed this much earlier than the engine needs them
+COMPOSE_POLL_SECONDS = 0.005  # the composer looks for work this often
 
 Samples = NDArray[np.float32]
 Emit = Callable[[str, tuple[OscValue, ...]], None]
@@ -108,7 +120,7 @@ class RenderedBlock:
 class PerformanceListener(Protocol):
     """Told, on the render thread, what was rendered and when the transport changes.
 
-    Called ``buffer_seconds`` before the audio is heard, so a listener can schedule against
+    Called the ring's latency before the audio is heard, so a listener can schedule against
     the audio clock; it must return quickly (queue work, never block).
     """
 
@@ -139,40 +151,14 @@ class GainRamp:
             block[k:] *= np.float32(self.value)
 
 
-class AudioClock:
-    """Which output sample is being heard now, from the device callback's last mark."""
-
-    def __init__(self, sample_rate: int, block_size: int) -> None:
-        self.sample_rate = sample_rate
-        self.block_size = block_size
-        self._mark: tuple[float, int] | None = None  # (monotonic time, samples played)
-
-    def mark(self, played: int) -> None:
-        self._mark = (time.monotonic(), played)  # one tuple store: atomic for readers
-
-    def now_sample(self) -> float:
-        mark = self._mark
-        if mark is None:
-            return 0.0
-        at, played = mark
-        ahead = min((time.monotonic() - at) * self.sample_rate, float(self.block_size))
-        return played + max(0.0, ahead)
-
-    def sample_at_unix(self, unix_time: float) -> int:
-        """The output sample heard at a Unix time (a bundle's timetag)."""
-        return round(self.now_sample() + (unix_time - time.time()) * self.sample_rate)
-
-
-@dataclass
-class PerformanceStats:
-    underruns: int = 0
-    missing_samples: int = 0
-    played_samples: int = 0
-    rendered_samples: int = 0
+def ring_samples(latency_ms: float, block_size: int, sample_rate: int) -> int:
+    """Render-ahead ring size for ``latency_ms``: whole device blocks, at least two."""
+    blocks = max(2, round(latency_ms * 1e-3 * sample_rate / block_size))
+    return blocks * block_size
 
 
 class LivePerformance:
-    """One performer rendered into a ring for an output device; see the module docstring."""
+    """One performer rendered into the output loop's ring; see the module docstring."""
 
     def __init__(
         self,
@@ -184,20 +170,36 @@ class LivePerformance:
         device: int | str | None = None,
         sample_rate: int = SAMPLE_RATE,
         block_size: int = BLOCK_SIZE,
-        buffer_seconds: float = BUFFER_SECONDS,
+        latency_ms: float = LATENCY_MS,
         volume: float = 1.0,
         playing: bool = True,
+        on_device: Callable[[DeviceStatus, str], None] | None = None,
     ) -> None:
-        self.performer = Performer(params, seed, sample_rate)
+        self.performer = Performer(
+            params, seed, sample_rate, quantum=LIVE_QUANTUM, knob_seconds=KNOB_SECONDS, live=True
+        )
         self.sample_rate = sample_rate
         self.block_size = block_size
-        self.ring = SampleRing(max(RENDER_BLOCK * 2, round(buffer_seconds * sample_rate)))
-        self.clock = AudioClock(sample_rate, block_size)
-        self.stats = PerformanceStats()
+        self.loop = OutputLoop(
+            self,
+            backend=backend,
+            device=device,
+            sample_rate=sample_rate,
+            block_size=block_size,
+            capacity=ring_samples(latency_ms, block_size, sample_rate),
+            step=block_size,
+            max_render=RENDER_BLOCK,
+            fade_seconds=RUN_FADE_SECONDS,
+            on_device=on_device,
+            name="bridge",
+        )
+        self.ring = self.loop.ring
+        self.clock: AudioClock = self.loop.clock
+        self.stats = self.loop.stats
         self.applied: deque[tuple[int, int]] = deque(maxlen=1024)  # (target, applied) samples
         self.executed: deque[tuple[float, EngineOp]] = deque(maxlen=4096)  # (monotonic, op)
-        self._backend, self._device, self._emit = backend, device, emit
-        self._cond = self.ring.space  # one condition: "room in the ring" or "work posted"
+        self._emit = emit
+        self._lock = threading.Lock()  # guards the op queue and the schedule
         self._ops: deque[EngineOp] = deque()
         self._scheduled: list[tuple[int, int, ScheduledAction]] = []
         self._seq = itertools.count()
@@ -212,20 +214,28 @@ class LivePerformance:
         self._timed: list[tuple[int, int, str, tuple[OscValue, ...]]] = []
         self._timed_lock = threading.Lock()
         self._closing = threading.Event()
-        self._finished = threading.Event()
-        self._fade = FadeOut(RUN_FADE_SECONDS, sample_rate)  # the device's shutdown fade
-        self._stream: OutputHandle | None = None
         self.listeners: list[PerformanceListener] = []  # add before start()
-        self._worker = threading.Thread(target=self._work, name="bridge-render", daemon=True)
         self._emitter = threading.Thread(target=self._emit_loop, name="bridge-emit", daemon=True)
-        self.error: BaseException | None = None
+        self._composer = threading.Thread(
+            target=self._compose_loop, name="bridge-compose", daemon=True
+        )
+
+    @property
+    def latency_seconds(self) -> float:
+        """The render-ahead ring: how long after a change its first sample is played."""
+        return self.ring.capacity / self.sample_rate
+
+    @property
+    def error(self) -> BaseException | None:
+        """What stopped the render worker, if anything (the output has faded out)."""
+        return self.loop.error
 
     # --- control (any thread) ------------------------------------------------------------
     def submit(self, ops: Sequence[EngineOp]) -> None:
         """Hand operations to the engine as soon as possible (in order)."""
-        with self._cond:
+        with self._lock:
             self._ops.extend(ops)
-            self._cond.notify_all()
+        self.loop.wake()
 
     def schedule(self, sample: int, action: ScheduledAction) -> None:
         """Run ``action`` in the render thread when the output reaches ``sample``.
@@ -233,9 +243,9 @@ class LivePerformance:
         ``action`` returns the engine operations to perform at that exact sample. A sample
         already rendered runs at the next opportunity (as soon as possible).
         """
-        with self._cond:
+        with self._lock:
             heapq.heappush(self._scheduled, (sample, next(self._seq), action))
-            self._cond.notify_all()
+        self.loop.wake()
 
     @property
     def written(self) -> int:
@@ -244,74 +254,67 @@ class LivePerformance:
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        self._render_some(until=self.ring.capacity)  # the first callback must find audio
-        self._stream = self._backend.open(
-            sample_rate=self.sample_rate,
-            block_size=self.block_size,
-            callback=self._callback,
-            finished=self._finished.set,
-            device=self._device,
-        )
-        self._worker.start()
+        """Prefill, open the device and start the worker and the emitter."""
+        self.loop.start()
         self._emitter.start()
-        self._stream.start()
+        self._composer.start()
 
     def close(self, timeout: float = 2.0) -> None:
-        """Fade out at the device (50 ms), then stop the output and the threads."""
-        self._fade.start()
-        if self._stream is not None:
-            self._finished.wait(timeout)
+        """Fade out at the device (50 ms, heard), then stop the output and the threads."""
+        self.loop.close(timeout)
         self._closing.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._stream is not None:
-            for action in (self._stream.stop, self._stream.close):
-                try:
-                    action()
-                except Exception:  # a device vanishing at exit must not hide the shutdown
-                    log.debug("closing the output failed", exc_info=True)
-        for thread in (self._worker, self._emitter):
+        for thread in (self._emitter, self._composer):
             if thread.is_alive() and thread is not threading.current_thread():
                 thread.join(timeout)
 
-    # --- device thread -------------------------------------------------------------------
-    def _callback(self, out: Samples) -> bool:
-        n = len(out)
-        got = self.ring.read_into(out)
-        if got < n:
-            out[got:] = 0.0
-            if not self._fade.started and not self._closing.is_set():
-                self.stats.underruns += 1
-                self.stats.missing_samples += n - got
-        self.stats.played_samples += n
-        self.clock.mark(self.ring.total_read)
-        return self._fade.apply(out)
+    # --- composer thread -----------------------------------------------------------------
+    def _compose_loop(self) -> None:
+        """Keep bars composed ahead of the render worker, and build crossfade engines.
 
-    # --- render thread -------------------------------------------------------------------
-    def _has_work(self) -> bool:
-        due = bool(self._scheduled) and self._scheduled[0][0] <= self._written
-        return bool(self._ops) or due or self.ring.free >= RENDER_BLOCK or self._closing.is_set()
+        Composing a bar (every note of every layer rendered whole) takes a few ms, and a new
+        engine's first bars up to tens of ms: far longer than the ring. Done here, the
+        render worker only mixes and runs the effects (about 0.2 ms a block).
+        """
+        ahead = round(COMPOSE_AHEAD_SECONDS * self.sample_rate)
+        while not self._closing.wait(COMPOSE_POLL_SECONDS):
+            try:
+                self.performer.compose_ahead(ahead)
+            except Exception:  # the render worker composes itself if this ever fails
+                log.exception("composer failed")
+                self._closing.wait(1.0)
 
-    def _work(self) -> None:
-        try:
-            while not self._closing.is_set():
-                with self._cond:
-                    while not self._has_work():
-                        self._cond.wait(0.1)
-                self._render_some(until=self.ring.capacity)
-        except BaseException as exc:  # surfaced by the daemon; the output fades out
-            log.exception("render thread failed")
-            self.error = exc
-            self._fade.start()
+    # --- render worker (the output loop's producer) --------------------------------------
+    def poll(self) -> None:
+        """Apply posted operations and due scheduled actions (the worker was woken)."""
+        self._apply_due()
+
+    def produce(self, max_samples: int) -> tuple[Samples, bool]:
+        """Render up to ``max_samples``, ending exactly at the next scheduled change."""
+        self._apply_due()
+        n = max_samples
+        nxt = self._next_scheduled()
+        if nxt is not None:
+            n = max(1, min(n, nxt - self._written))
+        return self._render_block(n), True
+
+    def _apply_due(self) -> None:
+        while True:
+            for op in self._take_ops():
+                self._execute(op)
+            action = self._pop_due()
+            if action is None:
+                return
+            for op in action():
+                self._execute(op)
 
     def _take_ops(self) -> list[EngineOp]:
-        with self._cond:
+        with self._lock:
             ops = list(self._ops)
             self._ops.clear()
         return ops
 
     def _pop_due(self) -> ScheduledAction | None:
-        with self._cond:
+        with self._lock:
             if self._scheduled and self._scheduled[0][0] <= self._written:
                 target, _, action = heapq.heappop(self._scheduled)
                 self.applied.append((target, self._written))
@@ -319,27 +322,8 @@ class LivePerformance:
         return None
 
     def _next_scheduled(self) -> int | None:
-        with self._cond:
+        with self._lock:
             return self._scheduled[0][0] if self._scheduled else None
-
-    def _render_some(self, until: int) -> None:
-        """Apply posted and due changes, then render until the ring holds ``until`` samples."""
-        while not self._closing.is_set():
-            for op in self._take_ops():
-                self._execute(op)
-            action = self._pop_due()
-            if action is not None:
-                for op in action():
-                    self._execute(op)
-                continue
-            room = min(self.ring.free, until - self.ring.available)
-            if room < self.block_size:
-                return
-            n = min(room, RENDER_BLOCK)
-            nxt = self._next_scheduled()
-            if nxt is not None:
-                n = min(n, nxt - self._written)
-            self._render_block(n)
 
     def _execute(self, op: EngineOp) -> None:
         self.executed.append((time.monotonic(), op))  # for latency benchmarks and tests
@@ -368,7 +352,7 @@ class LivePerformance:
             except Exception:  # a listener's bug must not stop the music
                 log.exception("performance listener failed on %s", event)
 
-    def _render_block(self, n: int) -> None:
+    def _render_block(self, n: int) -> Samples:
         start_out = self._written
         sounding = self._advancing
         if sounding:
@@ -384,11 +368,10 @@ class LivePerformance:
             block = np.zeros(n, dtype=np.float32)
         self._volume.apply(block)
         np.clip(block, -1.0, 1.0, out=block)
-        self.ring.write(block)
         self._written += n
-        self.stats.rendered_samples += n
         if sounding:  # a paused performance sends no levels (nothing to see)
             self._meter(block, start_out)
+        return block
 
     def _tell_rendered(
         self, start_out: int, perf_start: int, n: int, notes: list[tuple[int, NoteEvent]]

@@ -437,9 +437,19 @@ def _control_specs() -> list[ParamSpec]:
         p(
             "error",
             "stream",
-            "Why a message was rejected (sent to its sender).",
+            "Why a message was rejected (sent to its sender), or that the audio output was "
+            "lost (sent to every controller).",
             type_tag="s",
             access=r,
+        ),
+        p(
+            "audio",
+            "stream",
+            "Audio output status, sent when it changes: 'lost' (the device or JACK server "
+            "went away; controls still work, it is retried every second) or 'ok' (back).",
+            type_tag="s",
+            access=r,
+            values=("ok", "lost"),
         ),
     ]
 

@@ -118,9 +118,16 @@ class Audio:
     def play(self, blocking: bool = True, *, device: int | str | None = None) -> None:
         """Play through the default (or given) output device.
 
-        Raises :class:`~latentscore.errors.AudioDeviceError` with a fix-it hint when
-        PortAudio or an output device is missing. Ctrl-C stops playback cleanly.
+        Plays through the same real-time output loop as streams and the bridge
+        (:mod:`latentscore.output_loop`). With ``blocking=False`` it returns at once and the
+        sound plays out in the background. Raises
+        :class:`~latentscore.errors.AudioDeviceError` with a fix-it hint when PortAudio or an
+        output device is missing. Ctrl-C fades out over 50 ms, then re-raises.
         """
-        from latentscore.playback import play_samples
+        from latentscore.player import play_stream
 
-        play_samples(self.samples, self.sample_rate, blocking=blocking, device=device)
+        samples = np.asarray(self.samples, dtype=np.float32).reshape(-1)
+        if blocking:
+            play_stream([samples], device=device)
+        else:
+            play_stream([samples], device=device, blocking=False)

@@ -326,7 +326,7 @@ def demo(
     morning_mist preset in a build without it).
     Examples: latentscore demo "neon city at midnight"; latentscore demo --preset neon_city
     """
-    from latentscore.playback import check_output_device, load_sounddevice
+    from latentscore.audio_device import check_output_device, load_sounddevice
     from latentscore.render import render as render_audio
     from latentscore.render import validate_model
 
@@ -458,7 +458,19 @@ def bridge(
     seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,
     transition: Annotated[float, typer.Option("--transition", help="Seconds.")] = 3.0,
     volume: Annotated[float, typer.Option("--volume", help="Output gain 0..1.")] = 0.8,
-    buffer: Annotated[float, typer.Option("--buffer", help="Render-ahead seconds.")] = 0.4,
+    latency: Annotated[
+        float,
+        typer.Option(
+            "--latency",
+            help="Render-ahead in ms (whole device blocks, at least two): a knob is heard about "
+            "this much plus one block later. Raise it (e.g. 50) if the log reports underruns "
+            "on a loaded machine.",
+        ),
+    ] = 12.0,
+    buffer: Annotated[
+        float | None,
+        typer.Option("--buffer", help="Deprecated: render-ahead in seconds.", hidden=True),
+    ] = None,
     no_zeroconf: Annotated[bool, typer.Option("--no-zeroconf", help="Do not advertise.")] = False,
     list_addresses: Annotated[
         bool, typer.Option("--list-addresses", help="Print the OSC address space and exit.")
@@ -520,7 +532,7 @@ def bridge(
             seed=seed,
             transition=transition,
             volume=volume,
-            buffer=buffer,
+            latency=latency if buffer is None else buffer * 1000.0,
             zeroconf=not no_zeroconf,
             list_addresses=list_addresses,
             midi_in=midi_in,

@@ -9,14 +9,23 @@ quantum at a time.
 
 Style, mode and root changes take effect at the next bar line (music changes on the bar, and
 notes already sounding ring out); continuous controls are read fresh at every bar.
+
+A live engine composes on a background thread while the render thread reads the buses, so
+what both touch (bus samples at and after the read position, the new-event list and the bar
+list) is guarded by :attr:`Conductor.lock`, held for microseconds per note. A note that would
+start before :attr:`Conductor.read_floor` (already read by the engine: the composer was
+late) starts at the floor instead of being lost.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
-from synth.effects.ring import ring_add
+from synth.effects.ring import ring_add, ring_write
 from synth.events import NoteEvent
 from synth.layers import LayerStyle, make_style
 from synth.layers.base import BarContext, VoiceContext
@@ -28,12 +37,31 @@ MAX_NOTE_SECONDS = 16.0
 BEATS_PER_BAR = 4
 
 
+def new_buses(*, touch: bool = False) -> NDArray[np.float32]:
+    """Zeroed layer buses; ``touch`` writes every page now (a live engine must not take
+    thousands of first-write page faults, about 1 ms per long note, inside a render block)."""
+    buses = np.zeros((len(LAYERS), BUS_SIZE), dtype=np.float32)
+    if touch:
+        buses.fill(0.0)
+    return buses
+
+
 class Conductor:
     """Schedules and renders bars into ``buses`` (shape (layers, BUS_SIZE), float32)."""
 
-    def __init__(self, seed: int, sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(
+        self,
+        seed: int,
+        sample_rate: int = SAMPLE_RATE,
+        buses: NDArray[np.float32] | None = None,
+    ) -> None:
+        """``buses``: an all-zero (layers, BUS_SIZE) array to reuse (see :func:`new_buses`)."""
         self.sample_rate = sample_rate
-        self.buses: NDArray[np.float32] = np.zeros((len(LAYERS), BUS_SIZE), dtype=np.float32)
+        if buses is None:
+            buses = np.zeros((len(LAYERS), BUS_SIZE), dtype=np.float32)
+        elif buses.shape != (len(LAYERS), BUS_SIZE) or buses.dtype != np.float32:
+            raise ValueError(f"buses must be float32 {(len(LAYERS), BUS_SIZE)}, got {buses.shape}")
+        self.buses: NDArray[np.float32] = buses
         seq = np.random.SeedSequence(seed)
         # independent streams per layer and purpose: switching one layer on or off (density)
         # or changing its style never reshuffles another layer's notes or timing
@@ -53,6 +81,39 @@ class Conductor:
         # per layer: first sample after the last note written (buses are zero beyond it)
         self.bus_end = [0] * len(LAYERS)
         self.bar_starts: list[tuple[int, float, float]] = []  # (sample, beat, seconds/beat)
+        self.lock = threading.Lock()  # bus writes vs reads, new_events, bar_starts
+        self.read_floor = 0  # the engine has read the buses up to here (set under the lock)
+
+    @property
+    def scheduled_until(self) -> float:
+        """Sample position of the next bar to be written (bars before it are composed)."""
+        return self._bar_sample
+
+    def take_events(self) -> list[NoteEvent]:
+        """Note events written since the last call."""
+        with self.lock:
+            events, self.new_events = self.new_events, []
+        return events
+
+    def beat_at(self, sample: int) -> float:
+        """Musical position (beats) of a sample, from the bars written so far."""
+        with self.lock:
+            for start, beat, spb in reversed(self.bar_starts):
+                if sample >= start:
+                    return beat + (sample - start) / (spb * self.sample_rate)
+        return 0.0
+
+    def release_buses(self, read_pos: int) -> NDArray[np.float32]:
+        """Zero what is still written ahead of ``read_pos`` and hand the buses over for reuse.
+
+        Only the written stretch is cleared (notes ahead plus their tails), not 24 MB.
+        """
+        for li, end in enumerate(self.bus_end):
+            n = min(BUS_SIZE, end - read_pos)
+            if n > 0:
+                ring_write(self.buses[li], read_pos, np.zeros(n, dtype=np.float32))
+        self.bus_end = [0] * len(LAYERS)
+        return self.buses
 
     def style(self, layer: str) -> LayerStyle | None:
         return self._styles.get(layer)
@@ -73,9 +134,10 @@ class Conductor:
         )
         self._next_degree = self._harmony.next_degree(slow_hint)
         bar_start_beat = float(self._bar * BEATS_PER_BAR)
-        self.bar_starts.append((int(round(self._bar_sample)), bar_start_beat, spb))
-        if len(self.bar_starts) > 64:
-            del self.bar_starts[:32]
+        with self.lock:
+            self.bar_starts.append((int(round(self._bar_sample)), bar_start_beat, spb))
+            if len(self.bar_starts) > 64:
+                del self.bar_starts[:32]
         jitter_s = p.timing_jitter_s
         # drift: a bounded random walk per bar, scaled by looseness
         self._drift = 0.7 * self._drift + self._drift_rng.normal(0.0, 0.6 * jitter_s)
@@ -152,6 +214,10 @@ class Conductor:
                 sig = sig[:max_len].copy()
                 fade = int(0.01 * sr)
                 sig[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-            ring_add(self.buses[li], start, sig)
-            self.bus_end[li] = max(self.bus_end[li], start + sig.shape[0])
-            self.new_events.append(event)
+            with self.lock:
+                if start < self.read_floor:  # composed late: the engine has read past it
+                    start = self.read_floor
+                    event = replace(event, start_sample=start)
+                ring_add(self.buses[li], start, sig)
+                self.bus_end[li] = max(self.bus_end[li], start + sig.shape[0])
+                self.new_events.append(event)

@@ -1,15 +1,21 @@
 """Engine: the one real-time renderer behind offline renders, streams, live use and the bridge.
 
 Pull API: ``engine.render(n)`` returns the next ``n`` samples (float32, mono, 44.1 kHz, in
-[-1, 1]). Internally the engine always works in fixed quanta of 8192 samples (186 ms) and
-hands out slices of them, so the output is bit-identical whatever block sizes the caller
-pulls (64-sample callbacks or one 60 s render), and every effect can process a whole
-quantum as one vector operation.
+[-1, 1]). Internally the engine always works in fixed quanta and hands out slices of them, so
+the output is bit-identical whatever block sizes the caller pulls (64-sample callbacks or one
+60 s render), and every effect processes a whole quantum as one vector operation.
+
+Two rates. Notes are composed ahead, a bar at a time, whatever the quantum. The quantum is
+the *control* rate: what a knob moves (layer mix, sends, chorus, echo, reverb, tone, drive)
+is read once per quantum and ramped per sample inside it. Offline renders use 8192-sample
+quanta (186 ms: fewest Python steps, fastest); a live engine (``quantum=256``, one JACK
+period) answers a knob within one device block at a few per cent of a core.
 
 Per quantum:
 
-1. Controls glide toward the target set by :meth:`set_params` (about 0.3 s time constant;
-   styles, mode and root switch at the next bar line).
+1. Controls glide toward the target set by :meth:`set_params` (a one-pole with the
+   ``knob_seconds`` time constant, 0.3 s offline; styles, mode and root switch at the next
+   bar line).
 2. The :class:`~synth.conductor.Conductor` writes any bar that starts within the next
    quantum plus 0.2 s of look-ahead (room for humanised early notes) into the layer buses.
 3. Layer buses are mixed (per-layer level x style gain x density presence, ramped across
@@ -25,6 +31,7 @@ leveller and limiter state; RNG streams) carries across quanta and across blocks
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -40,7 +47,8 @@ from synth.effects.tone import ToneFilter
 from synth.events import NoteEvent
 from synth.params import CONTINUOUS, LAYERS, SAMPLE_RATE, SynthParams
 
-QUANTUM = 8192
+QUANTUM = 8192  # offline control quantum (the default)
+LIVE_QUANTUM = 256  # a live engine's control quantum: one device block at 44.1 kHz
 LOOKAHEAD = int(0.2 * SAMPLE_RATE)
 GLIDE_SECONDS = 0.3
 ECHO_BEATS = 0.75  # dotted eighth: the classic ambient / dub echo time
@@ -86,25 +94,53 @@ def _lerp(origin: SynthParams, target: SynthParams, frac: float) -> SynthParams:
 
 
 class Engine:
-    """Block-based real-time synthesizer. See the module docstring for the signal flow."""
+    """Block-based real-time synthesizer. See the module docstring for the signal flow.
 
-    quantum = QUANTUM
+    ``quantum`` is the control block (a power of two from 64 to 8192, default 8192),
+    ``buses`` optional zeroed layer buses to reuse (see :meth:`release_buses`) and
+    ``knob_seconds`` the time constant with which :meth:`set_params` without a glide time
+    eases continuous controls (default 0.3 s). For one ``quantum`` the output is
+    deterministic and independent of pull sizes; different quanta sound the same music but
+    are not sample-identical (controls are sampled on a different grid).
+    """
 
-    def __init__(self, params: SynthParams, seed: int = 0, sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(
+        self,
+        params: SynthParams,
+        seed: int = 0,
+        sample_rate: int = SAMPLE_RATE,
+        *,
+        quantum: int = QUANTUM,
+        knob_seconds: float = GLIDE_SECONDS,
+        buses: NDArray[np.float32] | None = None,
+    ) -> None:
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"sample_rate: only {SAMPLE_RATE} Hz is supported")
+        if not 64 <= quantum <= QUANTUM or quantum & (quantum - 1):
+            raise ValueError(f"quantum must be a power of two from 64 to {QUANTUM}, got {quantum}")
+        if not knob_seconds > 0:
+            raise ValueError(f"knob_seconds must be > 0, got {knob_seconds}")
         self.sample_rate = sample_rate
+        self.quantum = quantum
+        self.knob_seconds = float(knob_seconds)
         self.seed = int(seed)
         self._target = params.clamped()
         self._current = self._target
         self._ramp: tuple[SynthParams, int, float] | None = None
-        self._conductor = Conductor(self.seed, sample_rate)
-        self._chorus = Chorus(QUANTUM, sample_rate)
-        self._echo = FeedbackEcho(QUANTUM, sample_rate)
-        self._reverb = ReverbTail(QUANTUM, sample_rate)
-        self._tone = ToneFilter(sample_rate)
-        self._leveller = LoudnessLeveller(QUANTUM, self._initial_gain(self._target), sample_rate)
-        self._limiter = PeakLimiter(QUANTUM, sample_rate)
+        self._conductor = Conductor(self.seed, sample_rate, buses)
+        self._compose_lock = threading.Lock()  # one composer at a time (see compose())
+        self._released = False
+        self._chorus = Chorus(quantum, sample_rate)
+        self._echo = FeedbackEcho(quantum, sample_rate)
+        self._reverb = ReverbTail(quantum, sample_rate)
+        self._tone = ToneFilter(sample_rate, sub_block=min(2048, max(32, quantum // 4)))
+        self._leveller = LoudnessLeveller(quantum, self._initial_gain(self._target), sample_rate)
+        self._limiter = PeakLimiter(quantum, sample_rate)
+        # the chaotic-motion wander is an AR(1) walk stepped once per quantum; its pole and
+        # step size scale with the quantum so every control rate wanders alike
+        steps = quantum / QUANTUM
+        self._wander_pole = 0.9**steps
+        self._wander_sigma = 0.35 if steps == 1 else 0.35 * math.sqrt((1 - 0.81**steps) / 0.19)
         self._mix_key: tuple[object, ...] = ()
         self._mix_rows_cached = np.zeros((4, len(LAYERS)), dtype=np.float32)
         self._mix_rows = self._mix_matrix(self._target)
@@ -113,8 +149,8 @@ class Engine:
         self._wander_rng = np.random.default_rng(np.random.SeedSequence([self.seed, 7]))
         self._cutoff = self._modulated_cutoff(self._target)
         self._quantum_pos = 0  # sample index where the next quantum starts
-        self._out = np.zeros(QUANTUM, dtype=np.float32)
-        self._out_read = QUANTUM  # everything in _out consumed
+        self._out = np.zeros(quantum, dtype=np.float32)
+        self._out_read = quantum  # everything in _out consumed
         self.position = 0  # samples handed out so far
 
     # --- public API ------------------------------------------------------------------------
@@ -132,7 +168,7 @@ class Engine:
         """Change the controls; styles, mode and root switch at the next bar line.
 
         Continuous values (tempo, brightness, space, ..., density) glide: by default they
-        ease toward the target with a 0.3 s time constant (a knob turn); with
+        ease toward the target with the ``knob_seconds`` time constant (a knob turn); with
         ``glide_seconds`` they move in a straight line and arrive exactly that long after the
         next quantum starts (a musical transition).
         """
@@ -148,29 +184,46 @@ class Engine:
             raise ValueError("n_samples must be >= 0")
         out = np.empty(n_samples, dtype=np.float32)
         filled = 0
+        q = self.quantum
         while filled < n_samples:
-            if self._out_read >= QUANTUM:
+            if self._out_read >= q:
                 self._out = self._render_quantum()
                 self._out_read = 0
-            take = min(n_samples - filled, QUANTUM - self._out_read)
+            take = min(n_samples - filled, q - self._out_read)
             out[filled : filled + take] = self._out[self._out_read : self._out_read + take]
             self._out_read += take
             filled += take
         self.position += n_samples
         return out
 
+    def compose(self, ahead: int) -> None:
+        """Compose bars up to ``ahead`` samples beyond what the next quantum needs.
+
+        For a live engine's background composer thread: the render thread then finds its
+        bars written and only mixes and runs the effects. Safe to call concurrently with
+        :meth:`render`; a no-op once the buses were released.
+        """
+        with self._compose_lock:
+            if self._released:
+                return
+            start = self._quantum_pos
+            limit = start + self.quantum + LOOKAHEAD + max(0, ahead)
+            self._conductor.schedule_until(limit, self._current, start)
+
+    def release_buses(self) -> NDArray[np.float32]:
+        """Give up this engine's layer buses (zeroed) for a new engine; it must not render again."""
+        with self._compose_lock:
+            self._released = True
+            with self._conductor.lock:
+                return self._conductor.release_buses(self._quantum_pos)
+
     def drain_events(self) -> list[NoteEvent]:
         """Note events scheduled since the last call (they may start up to ~1 bar ahead)."""
-        events = self._conductor.new_events
-        self._conductor.new_events = []
-        return events
+        return self._conductor.take_events()
 
     def beat_at(self, sample: int) -> float:
         """Musical position (beats) of an absolute sample index, from the scheduled bars."""
-        for start, beat, spb in reversed(self._conductor.bar_starts):
-            if sample >= start:
-                return beat + (sample - start) / (spb * self.sample_rate)
-        return 0.0
+        return self._conductor.beat_at(sample)
 
     # --- internals -------------------------------------------------------------------------
     @staticmethod
@@ -224,7 +277,7 @@ class Engine:
         return float(min(19000.0, p.cutoff_hz * 2.0 ** (p.lfo_depth_oct * 0.5 * lfo)))
 
     def _render_quantum(self) -> NDArray[np.float32]:
-        q = QUANTUM
+        q = self.quantum
         dt = q / self.sample_rate
         if self._ramp is not None:
             origin, ramp_start, ramp_len = self._ramp
@@ -233,21 +286,26 @@ class Engine:
             if done >= 1.0:
                 self._ramp = None
         else:
-            alpha = 1.0 - math.exp(-dt / GLIDE_SECONDS)
+            alpha = 1.0 - math.exp(-dt / self.knob_seconds)
             self._current = _glide(self._current, self._target, alpha)
         p = self._current
         start = self._quantum_pos
-        self._conductor.schedule_until(start + q + LOOKAHEAD, p, start)
+        conductor = self._conductor
+        if conductor.scheduled_until < start + q + LOOKAHEAD:  # offline, or the composer lags
+            with self._compose_lock:
+                conductor.schedule_until(start + q + LOOKAHEAD, p, start)
 
         # read (and clear) this quantum from the layer buses; layers with nothing written this
         # far ahead are skipped (untouched bus memory is never even paged in)
         s = start % BUS_SIZE
-        buses_in = self._conductor.buses
+        buses_in = conductor.buses
         layers = np.zeros((len(LAYERS), q), dtype=np.float32)
-        for li, end in enumerate(self._conductor.bus_end):
-            if end > start:
-                layers[li] = buses_in[li, s : s + q]
-                buses_in[li, s : s + q] = 0.0
+        with conductor.lock:
+            for li, end in enumerate(conductor.bus_end):
+                if end > start:
+                    layers[li] = buses_in[li, s : s + q]
+                    buses_in[li, s : s + q] = 0.0
+            conductor.read_floor = start + q
 
         rows = self._mix_matrix(p)
         if rows is self._mix_rows or np.array_equal(rows, self._mix_rows):
@@ -274,8 +332,8 @@ class Engine:
         # motion: LFO / wander advance, then the brightness filter sweeps between quanta
         self._lfo_phase = (self._lfo_phase + 2 * math.pi * p.lfo_hz * dt) % (2 * math.pi)
         if p.motion > 0.75:  # "chaotic": a bounded random wander joins the LFO
-            step = float(self._wander_rng.normal(0.0, 0.35))
-            self._wander = min(1.0, max(-1.0, 0.9 * self._wander + step))
+            step = float(self._wander_rng.normal(0.0, self._wander_sigma))
+            self._wander = min(1.0, max(-1.0, self._wander_pole * self._wander + step))
         cutoff = self._modulated_cutoff(p)
         mix = self._tone.process(mix, self._cutoff, cutoff)
         self._cutoff = cutoff

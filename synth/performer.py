@@ -10,6 +10,13 @@ A performer owns the sounding engine(s). Two ways to change what plays:
   outgoing engine keeps running through the fade, so its tails and phases continue and die
   away naturally instead of being cut; it is dropped once inaudible.
 
+At most two engines are ever alive: the one fading out and the one fading in. A crossfade
+asked for while one is running waits as the *pending* change (a newer request replaces it),
+and the outgoing engine's fade is shortened so the pending one starts soon: no earlier than
+``MIN_HOLD_SECONDS`` after the running crossfade began, and at least ``QUICK_FADE_SECONDS``
+after the request (a faster cut would click). A knob box flicking a style selector 30 times
+a second therefore costs at most a few engine starts a second, and the last choice wins.
+
 Changes apply at the next sample the caller pulls; gains are computed from absolute sample
 positions, so the output does not depend on the block sizes used to pull it.
 """
@@ -17,14 +24,20 @@ positions, so the output does not depend on the block sizes used to pull it.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from synth.engine import Engine
+from synth.conductor import new_buses
+from synth.engine import GLIDE_SECONDS, QUANTUM, Engine
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE, SynthParams
+
+QUICK_FADE_SECONDS = 0.06  # shortest fade-out of an interrupted outgoing engine
+BUILD_WAIT_SECONDS = 0.05  # live: the render thread builds a new engine itself after this
+MIN_HOLD_SECONDS = 0.25  # a crossfade runs at least this long before a newer one starts
 
 
 @dataclass
@@ -78,16 +91,84 @@ class _Voice:
         return not self.fading_in and position >= self.fade_start + self.fade_len
 
 
-class Performer:
-    """Renders a continuous stream across config changes (see module docstring)."""
+@dataclass(frozen=True)
+class _PendingFade:
+    params: SynthParams
+    seconds: float
+    restart_beats: bool
 
-    def __init__(self, params: SynthParams, seed: int = 0, sample_rate: int = SAMPLE_RATE):
+
+class _Build:
+    """A crossfade's new engine, built and composed ahead on the composer thread (live use).
+
+    ``lock`` is held while building; the render thread only ever tries it without waiting.
+    """
+
+    def __init__(self, fade: _PendingFade, seed: int, requested_at: int) -> None:
+        self.fade = fade
+        self.seed = seed
+        self.requested_at = requested_at
+        self.engine: Engine | None = None
+        self.lock = threading.Lock()
+
+
+class Performer:
+    """Renders a continuous stream across config changes (see module docstring).
+
+    ``quantum`` and ``knob_seconds`` are passed to every engine (see
+    :class:`~synth.engine.Engine`). ``live=True`` is for real-time use: engines reuse two
+    sets of pre-touched layer buses (a fresh 24 MB would page-fault inside render blocks),
+    and a crossfade's new engine is built and its first bars composed by whoever calls
+    :meth:`compose_ahead` (a background thread), so the render thread only mixes. The
+    crossfade then starts at the first block after the engine is ready (within a few ms;
+    the render thread builds it itself if nobody has after ``BUILD_WAIT_SECONDS``).
+    """
+
+    def __init__(
+        self,
+        params: SynthParams,
+        seed: int = 0,
+        sample_rate: int = SAMPLE_RATE,
+        *,
+        quantum: int = QUANTUM,
+        knob_seconds: float = GLIDE_SECONDS,
+        live: bool = False,
+    ):
         self.sample_rate = sample_rate
         self.seed = int(seed)
-        self._voices = [_Voice(Engine(params, self.seed, sample_rate), 0, 0, 1, True)]
+        self.quantum = quantum
+        self.knob_seconds = knob_seconds
+        self.live = live
+        self._spare: list[NDArray[np.float32]] = []
+        if live:
+            self._spare = [new_buses(touch=True), new_buses(touch=True)]
+        self._voices = [_Voice(self._engine(params, self.seed), 0, 0, 1, True)]
         self._changes = 0
+        self._pending: _PendingFade | None = None
+        self._build: _Build | None = None
         self.position = 0
         self._events: list[NoteEvent] = []
+        self.engines_started = 1  # for tests and the soak benchmark
+
+    def _engine(self, params: SynthParams, seed: int) -> Engine:
+        return Engine(
+            params,
+            seed,
+            self.sample_rate,
+            quantum=self.quantum,
+            knob_seconds=self.knob_seconds,
+            buses=self._spare.pop() if self._spare else None,
+        )
+
+    @property
+    def engines_alive(self) -> int:
+        """Engines in memory now: the sounding ones plus one being built (at most 2)."""
+        return len(self._voices) + (self._build is not None)
+
+    @property
+    def pending(self) -> bool:
+        """A crossfade is waiting for the running one to make room."""
+        return self._pending is not None or self._build is not None
 
     @property
     def engine(self) -> Engine:
@@ -96,6 +177,11 @@ class Performer:
 
     @property
     def params(self) -> SynthParams:
+        """The params the performance is heading for (a pending crossfade's, if any)."""
+        if self._pending is not None:
+            return self._pending.params
+        if self._build is not None:
+            return self._build.fade.params
         return self.engine.params
 
     def beat_at(self, position: int) -> float:
@@ -107,7 +193,17 @@ class Performer:
         return voice.beat_offset + voice.engine.beat_at(position - voice.offset)
 
     def glide_to(self, params: SynthParams, seconds: float) -> None:
-        """Move continuous controls to ``params`` over ``seconds`` on the sounding engine."""
+        """Move continuous controls to ``params`` over ``seconds`` on the sounding engine.
+
+        While a crossfade is pending or being prepared, the glide is folded into it (it
+        will start on ``params``), so the newest values always win.
+        """
+        if self._pending is not None:
+            self._pending = replace(self._pending, params=params)
+            return
+        if self._build is not None:
+            self._build.fade = replace(self._build.fade, params=params)
+            return
         self.engine.set_params(params, glide_seconds=max(0.0, seconds) or None)
 
     def crossfade_to(
@@ -117,26 +213,119 @@ class Performer:
 
         ``restart_beats`` starts the beat count (and the new engine's bars) at 0 on this
         sample, e.g. when a DAW sends MIDI Start: its bar 1 becomes our bar 1.
+
+        During a running crossfade this becomes the pending change (see the module
+        docstring); it starts when the outgoing engine has gone.
         """
+        if len(self._voices) > 1 or self._build is not None:
+            restart = restart_beats or (self._pending is not None and self._pending.restart_beats)
+            self._pending = _PendingFade(params, seconds, restart)
+            if len(self._voices) > 1:
+                self._hurry_outgoing()
+            return
+        self._request(_PendingFade(params, seconds, restart_beats))
+
+    def compose_ahead(self, ahead: int) -> None:
+        """Compose every engine's bars ``ahead`` samples early, and build a requested engine.
+
+        For a live performance's composer thread (safe to call while :meth:`render` runs).
+        """
+        build = self._build
+        if build is not None and build.engine is None and build.lock.acquire(blocking=False):
+            try:
+                if build.engine is None:
+                    self._build_engine(build, ahead)
+            finally:
+                build.lock.release()
+        for voice in list(self._voices):
+            voice.engine.compose(ahead)
+
+    def _build_engine(self, build: _Build, ahead: int) -> None:
+        engine = self._engine(build.fade.params, build.seed)
+        engine.compose(ahead)
+        build.engine = engine
+
+    def _request(self, fade: _PendingFade) -> None:
         self._changes += 1
-        length = max(1, round(max(seconds, 0.005) * self.sample_rate))
+        seed = (self.seed * 1_000_003 + self._changes) % (2**31)
+        if not self.live:
+            self._start_crossfade(fade, self._engine(fade.params, seed))
+            return
+        self._build = _Build(fade, seed, self.position)
+
+    def _start_build(self) -> None:
+        """Start the built engine's crossfade (or build it here if nobody has in time)."""
+        build = self._build
+        if build is None:
+            return
+        if build.engine is None:
+            waited = self.position - build.requested_at
+            if waited < BUILD_WAIT_SECONDS * self.sample_rate:
+                return
+            if not build.lock.acquire(blocking=False):
+                return  # the composer is building it right now
+            try:
+                if build.engine is None:
+                    self._build_engine(build, 0)
+            finally:
+                build.lock.release()
+        engine = build.engine
+        assert engine is not None
+        if engine.params is not build.fade.params:  # knobs moved while it was being built
+            engine.set_params(build.fade.params)
+        self._build = None
+        self._start_crossfade(build.fade, engine)
+
+    def _hurry_outgoing(self) -> None:
+        """Shorten the outgoing engine's fade so the pending crossfade can start soon."""
+        outgoing, incoming = self._voices[0], self._voices[-1]
+        quick = round(QUICK_FADE_SECONDS * self.sample_rate)
+        hold = round(MIN_HOLD_SECONDS * self.sample_rate)
+        end = max(self.position + quick, incoming.fade_start + hold)
+        if end < outgoing.fade_start + outgoing.fade_len:
+            outgoing.level = outgoing.gain_at(self.position)
+            outgoing.fade_start, outgoing.fade_len = self.position, max(1, end - self.position)
+
+    def _start_crossfade(self, fade: _PendingFade, engine: Engine) -> None:
+        self.engines_started += 1
+        length = max(1, round(max(fade.seconds, 0.005) * self.sample_rate))
         current = self._voices[-1]
         beat = current.beat_offset + current.engine.beat_at(self.position - current.offset)
-        if restart_beats:
+        if fade.restart_beats:
             beat = 0.0
         for voice in self._voices:
             if voice.fading_in:  # the sounding voice leaves from the level it has reached
                 voice.level = voice.gain_at(self.position)
                 voice.fading_in = False
                 voice.fade_start, voice.fade_len = self.position, length
-        seed = (self.seed * 1_000_003 + self._changes) % (2**31)
-        engine = Engine(params, seed, self.sample_rate)
         self._voices.append(
             _Voice(engine, self.position, self.position, length, True, beat_offset=beat)
         )
 
     def render(self, n: int) -> NDArray[np.float32]:
-        """The next ``n`` samples of the performance (float32, within [-1, 1])."""
+        """The next ``n`` samples of the performance (float32, within [-1, 1]).
+
+        A pending crossfade starts on the exact sample the outgoing engine goes silent, so
+        the output does not depend on the block sizes used to pull it.
+        """
+        if self._pending is None and self._build is None:
+            return self._render_piece(n)
+        out = np.empty(n, dtype=np.float32)
+        done = 0
+        while done < n:
+            self._start_build()
+            take = n - done
+            if self._pending is not None and len(self._voices) > 1:
+                outgoing = self._voices[0]
+                take = min(take, max(1, outgoing.fade_start + outgoing.fade_len - self.position))
+            out[done : done + take] = self._render_piece(take)
+            done += take
+            if self._pending is not None and len(self._voices) == 1 and self._build is None:
+                pending, self._pending = self._pending, None
+                self._request(pending)
+        return out
+
+    def _render_piece(self, n: int) -> NDArray[np.float32]:
         out = np.zeros(n, dtype=np.float32)
         for voice in self._voices:
             block = voice.engine.render(n)
@@ -148,7 +337,11 @@ class Performer:
             else:
                 out += block * gain
         self.position += n
-        self._voices = [v for v in self._voices if not v.finished(self.position)]
+        if any(v.finished(self.position) for v in self._voices):
+            for voice in self._voices:
+                if voice.finished(self.position) and self.live:
+                    self._spare.append(voice.engine.release_buses())
+            self._voices = [v for v in self._voices if not v.finished(self.position)]
         np.clip(out, -1.0, 1.0, out=out)
         return out
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import _thread
 import importlib.abc
 import sys
+import threading
+import time
 import types
 from pathlib import Path
+from typing import Any
 
 import mido
 import numpy as np
@@ -211,34 +215,69 @@ def test_play_without_portaudio_raises_audio_device_error(monkeypatch: pytest.Mo
 
 
 def _fake_sounddevice(*, has_output: bool, interrupt: bool = False) -> types.ModuleType:
+    """A sounddevice stand-in whose OutputStream calls back from a thread like PortAudio.
+
+    With ``interrupt`` it presses Ctrl-C (interrupts the main thread) after a few blocks.
+    """
     sd = types.ModuleType("sounddevice")
 
     class PortAudioError(Exception):
         pass
 
+    class CallbackStop(Exception):
+        pass
+
     calls: list[str] = []
+    played: list[np.ndarray] = []
 
     def query_devices(device: object = None, kind: str | None = None) -> dict[str, object]:
         if not has_output:
             raise PortAudioError("Error querying device -1")
         return {"name": "fake", "max_output_channels": 2}
 
-    def play(data: np.ndarray, samplerate: int, device: object = None) -> None:
-        assert data.dtype == np.float32
-        calls.append(f"play {samplerate}")
+    class OutputStream:
+        def __init__(self, **kw: Any) -> None:
+            assert kw["dtype"] == "float32" and kw["channels"] == 1
+            self.kw = kw
+            self.halt = threading.Event()
+            self.thread = threading.Thread(target=self.run, daemon=True)
+            calls.append(f"open {kw['samplerate']}")
 
-    def wait() -> None:
-        calls.append("wait")
-        if interrupt:
-            raise KeyboardInterrupt
+        def run(self) -> None:
+            status = types.SimpleNamespace(output_underflow=False)
+            n = self.kw["blocksize"]
+            for k in range(100_000):
+                if self.halt.is_set():
+                    break
+                out = np.full((n, 1), np.nan, dtype=np.float32)
+                try:
+                    self.kw["callback"](out, n, None, status)
+                except CallbackStop:
+                    played.append(out[:, 0].copy())
+                    break
+                played.append(out[:, 0].copy())
+                if interrupt and k == 3:
+                    _thread.interrupt_main()
+                time.sleep(n / 44100)
+            self.kw["finished_callback"]()
 
-    def stop() -> None:
-        calls.append("stop")
+        def start(self) -> None:
+            self.thread.start()
+
+        def stop(self) -> None:
+            self.halt.set()
+            if self.thread is not threading.current_thread():
+                self.thread.join()
+            calls.append("stop")
+
+        def close(self) -> None:
+            calls.append("close")
 
     sd.PortAudioError = PortAudioError  # type: ignore[attr-defined]
+    sd.CallbackStop = CallbackStop  # type: ignore[attr-defined]
     sd.query_devices = query_devices  # type: ignore[attr-defined]
-    sd.play, sd.wait, sd.stop = play, wait, stop  # type: ignore[attr-defined]
-    sd.calls = calls  # type: ignore[attr-defined]
+    sd.OutputStream = OutputStream  # type: ignore[attr-defined]
+    sd.calls, sd.played = calls, played  # type: ignore[attr-defined]
     return sd
 
 
@@ -249,16 +288,27 @@ def test_play_without_output_device_raises_with_hint(monkeypatch: pytest.MonkeyP
     assert "device" in str(info.value) and "out.wav" in str(info.value)
 
 
-def test_play_blocks_until_done(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_play_blocks_until_done_and_plays_every_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     sd = _fake_sounddevice(has_output=True)
     monkeypatch.setitem(sys.modules, "sounddevice", sd)
-    Audio(tone(0.1)).play()
-    assert sd.calls == ["play 44100", "wait"]  # type: ignore[attr-defined]
+    audio = Audio(tone(0.1))
+    audio.play()
+    assert sd.calls == ["open 44100", "stop", "close"]  # type: ignore[attr-defined]
+    played = np.concatenate(sd.played)  # type: ignore[attr-defined]
+    n = len(audio.samples)
+    np.testing.assert_array_equal(played[:n], audio.samples)
+    assert not np.any(played[n:])  # padded with silence, never device garbage
 
 
-def test_ctrl_c_stops_playback(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_fades_out_closes_and_reraises(monkeypatch: pytest.MonkeyPatch) -> None:
     sd = _fake_sounddevice(has_output=True, interrupt=True)
     monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    loud = Audio(np.full(44100 * 5, 0.5, dtype=np.float32))
+    start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        Audio(tone(0.1)).play()
-    assert sd.calls == ["play 44100", "wait", "stop"]  # type: ignore[attr-defined]
+        loud.play()
+    assert time.monotonic() - start < 2.0
+    assert sd.calls[-2:] == ["stop", "close"]  # type: ignore[attr-defined]
+    played = np.concatenate(sd.played)  # type: ignore[attr-defined]
+    assert played[0] == 0.5 and played[-1] == 0.0
+    assert np.max(np.abs(np.diff(played))) < 0.01  # a fade, not a cut

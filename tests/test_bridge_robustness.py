@@ -122,7 +122,8 @@ def test_stop_fades_out_and_closes_everything() -> None:
         client.send(f"{P}/subscribe")
         client.wait(f"{P}/title")
         wait_for(lambda: len(backend.blocks) > 100, what="some audio")  # type: ignore[arg-type]
-        threads = [daemon.performance._worker, daemon.performance._emitter]
+        perf = daemon.performance
+        threads = [perf.loop._worker, perf.loop._watchdog, perf._emitter, perf._composer]
     # (context exit stopped the daemon)
     assert client.wait(f"{P}/playing", lambda m: m.args == (0,)).args == (0,)
     client.close()

@@ -200,7 +200,7 @@ def test_demo_saves_file_without_audio_device(
         raise AudioDeviceError("No audio output device available")
 
     # whatever this machine has (a JACK server may be up for other tests), no output here
-    monkeypatch.setattr("latentscore.playback.check_output_device", no_device)
+    monkeypatch.setattr("latentscore.audio_device.check_output_device", no_device)
     monkeypatch.setattr(Audio, "play", no_device)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["demo", "-d", "0.5", "--preset", "arctic_drift"])

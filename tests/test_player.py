@@ -94,7 +94,7 @@ def drain(player: Player, out: ManualOutput) -> np.ndarray:
     played = []
     more = True
     while more:
-        wait_until(lambda: player.ring.available >= out.block_size or player._source_done)
+        wait_until(lambda: player.ring.available >= out.block_size or player.loop.source_done)
         block, more = out.pull()
         played.append(block)
     return np.concatenate(played)
@@ -185,7 +185,7 @@ def test_stop_fades_out_over_50ms_then_finishes() -> None:
     assert np.max(np.abs(np.diff(fade))) < 3.0 / n
     assert player.join(timeout=5)
     assert player.stats.interrupted and player.underruns == 0
-    assert player._worker is not None and not player._worker.is_alive()
+    assert not player.loop._worker.is_alive()
 
 
 def test_source_error_fades_out_and_is_raised_by_join() -> None:

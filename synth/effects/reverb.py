@@ -7,9 +7,11 @@ real rooms. Early reflections: four feed-forward taps (7..38 ms) that give the f
 impression of a room before the tail builds up.
 
 Speed: every line is at least one network step long, so a whole step of every line is one
-vector operation — a line's output for this step was written by the loop at least one step
-ago. All lines share one 2-D ring; line ``i`` writes ``len_i`` samples ahead of the common
-read position, so reading all lines is one slice. The network runs at half the sample rate
+vector operation (the step is 4096 samples, or the engine quantum when that is shorter: a
+live engine steps in device-sized blocks so ``space`` answers at once) — a line's output
+for this step was written by the loop at least one step ago. All lines share one 2-D ring;
+line ``i`` writes ``len_i`` samples ahead of the common read position, so reading all lines
+is one slice. The network runs at half the sample rate
 (pairs averaged in, linear interpolation out): tails carry little above 11 kHz and the loop
 filter darkens them anyway (early reflections are tapped at the half rate too). State
 persists across blocks, so renders pulled in any block size are identical.
@@ -32,12 +34,21 @@ EARLY_TAPS = ((7.1, 0.6), (13.7, -0.5), (23.3, 0.38), (37.9, -0.26))
 
 
 class ReverbTail:
-    """``process(x)`` takes one engine quantum (4096 samples) of send signal per call."""
+    """``process(x)`` takes one engine quantum of send signal per call.
+
+    The quantum is a multiple of 4096 samples (the network steps 4096 at a time) or a power of
+    two from 64 to 2048 (the network steps one quantum at a time).
+    """
 
     def __init__(self, quantum: int, sample_rate: int = SAMPLE_RATE) -> None:
-        if quantum % (2 * _HALF_STEP):
-            raise ValueError(f"quantum must be a multiple of {2 * _HALF_STEP}")
+        small = quantum < 2 * _HALF_STEP and quantum >= 64 and quantum & (quantum - 1) == 0
+        if not small and quantum % (2 * _HALF_STEP):
+            raise ValueError(
+                f"quantum must be a multiple of {2 * _HALF_STEP} or a power of two >= 64, "
+                f"got {quantum}"
+            )
         self.quantum = quantum
+        self._half_step = min(_HALF_STEP, quantum // 2)
         self.sample_rate = sample_rate
         self._half_rate = sample_rate / 2
         size = 1
@@ -51,13 +62,13 @@ class ReverbTail:
         self._prev_out = np.float32(0.0)
         self._signs = np.array([1.0, -1.0] * (n // 2), dtype=np.float32)
         self._mix = np.zeros((n, n + 1), dtype=np.float32)  # loop matrix, input column last
-        self._u = np.zeros((n + 1, _HALF_STEP), dtype=np.float32)
+        self._u = np.zeros((n + 1, self._half_step), dtype=np.float32)
         self._in_gain = np.float32(1.0)
         self._write_starts = [int(length) for length in LINE_LENGTHS]
         self._er_delays = [int(ms * 1e-3 * self._half_rate) for ms, _ in EARLY_TAPS]
         self._er_gains = [np.float32(g) for _, g in EARLY_TAPS]
         self._er_hist = max(self._er_delays)
-        self._er_buf = np.zeros(self._er_hist + _HALF_STEP, dtype=np.float32)
+        self._er_buf = np.zeros(self._er_hist + self._half_step, dtype=np.float32)
         self._t60 = -1.0
         self._damp = -1.0
         self.set_decay(2.0, 0.3)
@@ -79,14 +90,14 @@ class ReverbTail:
         self._in_gain = np.float32(np.sqrt(1.0 - float(np.mean(g**2))))
 
     def process(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
-        """One engine quantum in, one out (the network steps 4096 samples at a time)."""
-        step = 2 * _HALF_STEP
+        """One engine quantum in, one out (the network steps 4096 samples at a time at most)."""
+        step = 2 * self._half_step
         if x.shape[0] == step:
             return self._step(x)
         return np.concatenate([self._step(x[i : i + step]) for i in range(0, x.shape[0], step)])
 
     def _step(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
-        q = _HALF_STEP
+        q = self._half_step
         xin = (x[0::2] + x[1::2]) * (np.float32(0.5) * self._in_gain)
         s = self._pos % self._size
         lines = self._buf[:, s : s + q]  # every line's output for this step (never wraps)

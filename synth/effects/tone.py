@@ -19,8 +19,12 @@ SUB_BLOCK = 2048
 
 
 class ToneFilter:
-    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
+    """``sub_block``: the shortest stretch filtered with one cutoff while it moves (a live
+    engine's small quanta use short ones, so a fast knob still steps in 1/24 octaves)."""
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE, sub_block: int = SUB_BLOCK) -> None:
         self.sample_rate = sample_rate
+        self.sub_block = sub_block
         self._zi = np.zeros(2)
         self._cutoff = -1.0
         self._ba: tuple[NDArray[np.float64], NDArray[np.float64]] = biquad_coeffs("lowpass", 1000.0)
@@ -41,7 +45,7 @@ class ToneFilter:
             return y.astype(np.float32)
         out = np.empty(n, dtype=np.float32)
         # one coefficient step per 1/24 octave of movement, at most one per sub-block
-        steps = int(min(max(1, n // SUB_BLOCK), max(1, np.ceil(moved_oct * 24))))
+        steps = int(min(max(1, n // self.sub_block), max(1, np.ceil(moved_oct * 24))))
         for k in range(steps):
             lo, hi = k * n // steps, (k + 1) * n // steps
             f = cutoff_start * (cutoff_end / cutoff_start) ** ((k + 1) / steps)

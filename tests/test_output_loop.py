@@ -1,0 +1,96 @@
+"""The one real-time output loop: device loss and return, for a player and for the daemon.
+
+A :class:`~latentscore.audio_device.NullOutput` is "unplugged" (its driver stops calling back
+and opening fails) and plugged in again: the loop must say so once, keep the producer's
+state, reopen by itself and go on playing where the ring left off. The daemon must tell
+every controller (``/latentscore/audio`` and ``/latentscore/error``) and keep answering OSC.
+The same path on a real JACK server is in ``tests/test_device_loss_jack.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from latentscore.audio_device import NullOutput
+from latentscore.output_loop import OutputLoop
+from tests.bridge_util import OscClient, running_daemon, wait_for
+
+P = "/latentscore"
+
+
+class Counter:
+    """A producer of a rising ramp (so a skipped or repeated sample would show)."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def produce(self, max_samples: int) -> tuple[np.ndarray, bool]:
+        out = np.arange(self.next, self.next + max_samples, dtype=np.float64) % 1000 / 1000
+        self.next += max_samples
+        return out.astype(np.float32), True
+
+    def poll(self) -> None:
+        pass
+
+
+def test_loop_reports_a_lost_device_and_reopens_when_it_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = NullOutput()
+    backend.blocks = []
+    told: list[str] = []
+    loop = OutputLoop(
+        Counter(),
+        backend=backend,
+        device=None,
+        sample_rate=44100,
+        block_size=256,
+        capacity=512,
+        step=256,
+        max_render=256,
+        on_device=lambda status, message: told.append(status),
+    ).start()
+    try:
+        wait_for(lambda: len(backend.blocks) > 20, what="audio")  # type: ignore[arg-type]
+        with caplog.at_level(logging.ERROR, logger="latentscore.output_loop"):
+            backend.unplug()
+            wait_for(lambda: told == ["lost"], 3.0, "the loss to be reported")
+        assert loop.device_lost
+        assert sum("audio output lost" in r.getMessage() for r in caplog.records) == 1
+        played = len(backend.blocks)  # type: ignore[arg-type]
+        backend.plug_in()
+        wait_for(lambda: told == ["lost", "back"], 4.0, "the device to come back")
+        wait_for(lambda: len(backend.blocks) > played + 20, what="audio again")  # type: ignore[arg-type]
+        assert not loop.device_lost and loop.stats.device_losses == loop.stats.reopens == 1
+        # the ring's samples continue in order across the gap: nothing skipped or repeated
+        audio = np.concatenate(backend.blocks)  # type: ignore[arg-type]
+        steps = np.diff(audio.astype(np.float64))
+        assert np.all((np.abs(steps - 0.001) < 1e-4) | (np.abs(steps + 0.999) < 1e-4))
+        assert loop.stats.underruns == 0
+    finally:
+        loop.close()
+    assert not loop._worker.is_alive() and not loop._watchdog.is_alive()
+
+
+def test_daemon_tells_controllers_and_keeps_answering_while_the_device_is_gone() -> None:
+    backend = NullOutput()
+    with running_daemon(backend=backend) as daemon:
+        client = OscClient(daemon.osc_port)
+        try:
+            client.send(f"{P}/subscribe")
+            client.wait(f"{P}/level")
+            backend.unplug()
+            client.wait(f"{P}/audio", lambda m: m.args == ("lost",), timeout=3.0)
+            error = client.wait(f"{P}/error", timeout=3.0)
+            assert "audio output lost" in str(error.args[0])
+            client.send(f"{P}/brightness", 0.9)  # controls still work while it is gone
+            assert client.state()[f"{P}/brightness"][0] == pytest.approx(0.9)
+            backend.plug_in()
+            client.wait(f"{P}/audio", lambda m: m.args == ("ok",), timeout=4.0)
+            played = daemon.performance.stats.played_samples
+            wait_for(lambda: daemon.performance.stats.played_samples > played + 44100 // 4)
+        finally:
+            client.close()
