@@ -39,6 +39,7 @@ from bridge.security import AllowList, is_local_bind
 from bridge.state import BridgeState
 from latentscore.audio_device import NullOutput, OutputBackend, SoundDeviceOutput
 from latentscore.config import MusicConfig
+from latentscore.jack_output import JackOutput, jack_server_running
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec
 from latentscore.output_loop import DeviceStatus
 from latentscore.vibe import vibe_to_result
@@ -98,9 +99,7 @@ class BridgeDaemon:
         self.state = BridgeState(
             config, seed=seed, transition=options.transition, volume=options.volume, title=title
         )
-        self.backend = options.backend or (
-            NullOutput(realtime=True) if options.no_audio else SoundDeviceOutput()
-        )
+        self.backend = options.backend or _default_backend(options)
         self.performance = LivePerformance(
             self.state.synth_params(),
             seed,
@@ -289,7 +288,12 @@ class BridgeDaemon:
     def summary(self) -> str:
         """What is listening where, printed at start."""
         opts = self.options
-        audio = "none (--no-audio)" if opts.no_audio else f"device {opts.device or 'default'}"
+        if opts.no_audio:
+            audio = "none (--no-audio)"
+        elif isinstance(self.backend, JackOutput):
+            audio = f"JACK client {self.backend.name}"
+        else:
+            audio = f"device {opts.device or 'default'}"
         latency_ms = self.performance.latency_seconds * 1000.0
         lines = [
             f"LatentScore bridge: {self.state.title or 'playing'} (seed {self.state.seed})",
@@ -300,7 +304,7 @@ class BridgeDaemon:
         targets = ", ".join(f"{h}:{p}" for h, p in opts.send_to) or "none (use /subscribe)"
         lines += [
             f"  OSC out     {targets}",
-            f"  audio       {audio}, latency {latency_ms:.1f} ms (--latency)",
+            f"  audio       {audio}, {latency_ms:.1f} ms ahead (--latency)",
             f"  allow       {', '.join(opts.allow) or 'any sender that can reach the port'}",
             f"  addresses   {len(self.registry)} under {PREFIX}/ "
             "(latentscore bridge --list-addresses)",
@@ -309,6 +313,20 @@ class BridgeDaemon:
             lines += self.midi.summary_lines()
         lines.append("  Ctrl-C or SIGTERM stops (fade out).")
         return "\n".join(lines)
+
+
+def _default_backend(options: BridgeOptions) -> OutputBackend:
+    """``--no-audio``: a clocked null device; ``--device jack``, or no ``--device`` while a
+    JACK server runs: our own JACK client (survives the server going away); else PortAudio.
+    """
+    if options.no_audio:
+        return NullOutput(realtime=True)
+    device = options.device
+    wants_jack = isinstance(device, str) and device.strip().lower() == "jack"
+    if wants_jack or (device is None and jack_server_running()):
+        options.device = None
+        return JackOutput()
+    return SoundDeviceOutput()
 
 
 def _resolve(host: str) -> str:

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 
 from bridge.osc_codec import OscValue
 from latentscore.audio_device import OutputBackend
-from latentscore.output_loop import AudioClock, DeviceStatus, OutputLoop
+from latentscore.output_loop import AudioClock, DeviceStatus, OutputLoop, SampleRing
 from synth.conductor import BEATS_PER_BAR
 from synth.engine import LIVE_QUANTUM
 from synth.events import NoteEvent
@@ -193,7 +193,6 @@ class LivePerformance:
             on_device=on_device,
             name="bridge",
         )
-        self.ring = self.loop.ring
         self.clock: AudioClock = self.loop.clock
         self.stats = self.loop.stats
         self.applied: deque[tuple[int, int]] = deque(maxlen=1024)  # (target, applied) samples
@@ -219,6 +218,11 @@ class LivePerformance:
         self._composer = threading.Thread(
             target=self._compose_loop, name="bridge-compose", daemon=True
         )
+
+    @property
+    def ring(self) -> SampleRing:
+        """The output loop's render-ahead ring."""
+        return self.loop.ring
 
     @property
     def latency_seconds(self) -> float:

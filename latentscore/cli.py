@@ -452,7 +452,12 @@ def bridge(
         typer.Option("--allow", help="Sender IP or network allowed in (repeatable)."),
     ] = None,
     device: Annotated[
-        str | None, typer.Option("--device", help="Audio output (name or index).")
+        str | None,
+        typer.Option(
+            "--device",
+            help="Audio output: a PortAudio name or index, or 'jack' (our own JACK client). "
+            "Default: JACK when a JACK server runs, else the system output.",
+        ),
     ] = None,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Notes/events only.")] = False,
     seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,

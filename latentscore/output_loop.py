@@ -284,9 +284,12 @@ class OutputLoop:
 
         Raises what the backend raises (AudioDeviceError) if the device cannot be opened.
         """
+        self._stream = self._open()
+        device_block = int(getattr(self._stream, "block_size", 0) or 0)
+        if device_block > self.block_size:  # e.g. a JACK server with bigger periods
+            self._grow(device_block)
         self._fill()  # the first callback must find audio
         self._started_at = time.monotonic()
-        self._stream = self._open()
         self._worker.start()
         self._watchdog.start()
         try:
@@ -296,6 +299,20 @@ class OutputLoop:
             self._finished.set()
             raise
         return self
+
+    def _grow(self, device_block: int) -> None:
+        """The device calls back with bigger blocks than planned: keep two in the ring."""
+        log.info(
+            "%s: the device asks for %d-sample blocks; render-ahead raised to %d samples",
+            self._name,
+            device_block,
+            max(self.ring.capacity, 2 * device_block),
+        )
+        self.block_size = device_block
+        self.clock.block_size = device_block
+        if self.ring.capacity < 2 * device_block:
+            self.ring = SampleRing(2 * device_block)
+            self._cond = self.ring.space
 
     def fade_out(self) -> None:
         """Start the shutdown fade at the device (heard over ``fade_seconds``)."""

@@ -159,10 +159,14 @@ class Player:
             fade_seconds=fade_seconds,
             name="Player",
         )
-        self.ring = self.loop.ring
         self._started = False
         self._closed = False
         self._lock = threading.Lock()
+
+    @property
+    def ring(self) -> SampleRing:
+        """The output loop's render-ahead ring."""
+        return self.loop.ring
 
     # --- public ------------------------------------------------------------------------
     @property
