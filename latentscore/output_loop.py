@@ -360,6 +360,9 @@ class OutputLoop:
     def _release_stream(self) -> None:
         with self._stream_lock:
             stream, self._stream = self._stream, None
+        self._release(stream)
+
+    def _release(self, stream: OutputHandle | None) -> None:
         if stream is None:
             return
         for action in (stream.stop, stream.close):
@@ -394,7 +397,13 @@ class OutputLoop:
             why,
             REOPEN_SECONDS,
         )
-        self._release_stream()
+        # released on a thread of its own: some drivers hang closing a vanished device
+        # (PortAudio's JACK backend does), which must not stop the watchdog from polling
+        with self._stream_lock:
+            stream, self._stream = self._stream, None
+        threading.Thread(
+            target=self._release, args=(stream,), name=f"{self._name}-release", daemon=True
+        ).start()
         self._tell("lost", f"audio output lost ({why})")
 
     def _try_reopen(self) -> None:
