@@ -248,6 +248,12 @@ class JackServer:
             return ""
         return self._log.read_text(errors="replace").strip()[-chars:]
 
+    def late_clients(self) -> collections.Counter[str]:
+        """How often jackd reported each client as not finished in time (its xrun log)."""
+        return collections.Counter(
+            re.findall(r"client = (.+?) was not finished", self.log_tail(chars=10**7))
+        )
+
     def __enter__(self) -> JackServer:
         return self.start()
 
@@ -519,6 +525,14 @@ class Recorder:
         """Other clients' audio (or MIDI) output ports, without ``system:`` and our own."""
         ports = self._client.get_ports(
             name_pattern=pattern, is_audio=not midi, is_midi=midi, is_output=True
+        )
+        own = f"{self.name}:"
+        return [p.name for p in ports if not p.name.startswith(("system:", own))]
+
+    def input_ports_of(self, *, midi: bool = False, pattern: str = "") -> list[str]:
+        """Other clients' audio (or MIDI) input ports, without ``system:`` and our own."""
+        ports = self._client.get_ports(
+            name_pattern=pattern, is_audio=not midi, is_midi=midi, is_input=True
         )
         own = f"{self.name}:"
         return [p.name for p in ports if not p.name.startswith(("system:", own))]
