@@ -1,7 +1,8 @@
 """A private JACK server and a sample-exact recorder on it, for tests and benchmarks.
 
 Measurements such as knob-to-ear latency need real parts: the daemon as its own process,
-playing through PortAudio into a real JACK graph, steered over real UDP and JACK MIDI.
+playing into a real JACK graph (as its own JACK client, or through PortAudio), steered over
+real UDP and JACK MIDI.
 This module provides the two instruments that make that possible:
 
 * :class:`JackServer` starts ``jackd --no-realtime -n <unique name> -d dummy`` (the dummy
@@ -540,7 +541,7 @@ class Recorder:
     def wait_for_output_ports(
         self,
         *,
-        client: str | None = "PortAudio",
+        client: str | None = "LatentScore",
         exclude: Collection[str] = (),
         timeout: float = 30.0,
         settle: float = 0.2,
