@@ -91,7 +91,6 @@ class BridgeDaemon:
         self._stop_lock = threading.Lock()
         self._started = False
         self.oscquery: OscQueryServer | None = None
-        self.audio_status = "ok"  # "lost" while the audio output is gone
         self.advertiser: Advertiser | None = None
         seed = options.seed if options.seed is not None else random.randrange(2**31)
         config, title = options.config or MusicConfig(), ""
@@ -269,8 +268,8 @@ class BridgeDaemon:
 
     def _on_device(self, status: DeviceStatus, message: str) -> None:
         """The audio output went away or came back: tell every controller."""
-        self.audio_status = "lost" if status == "lost" else "ok"
-        self.hub.broadcast(f"{PREFIX}/audio", (self.audio_status,))
+        self.state.audio = "lost" if status == "lost" else "ok"
+        self.hub.broadcast(f"{PREFIX}/audio", (self.state.audio,))
         if status == "lost":
             self.hub.broadcast(f"{PREFIX}/error", (message,))
 

@@ -391,6 +391,15 @@ def _control_specs() -> list[ParamSpec]:
             maximum=1,
         ),
         p(
+            "audio",
+            "setting",
+            "Audio output status (read-only), sent when it changes: 'lost' (the device or "
+            "JACK server went away; controls still work, it is retried every second) or 'ok'.",
+            type_tag="s",
+            access=r,
+            values=("ok", "lost"),
+        ),
+        p(
             "title",
             "setting",
             "Title of the last vibe (read-only; sent on every change).",
@@ -441,15 +450,6 @@ def _control_specs() -> list[ParamSpec]:
             "lost (sent to every controller).",
             type_tag="s",
             access=r,
-        ),
-        p(
-            "audio",
-            "stream",
-            "Audio output status, sent when it changes: 'lost' (the device or JACK server "
-            "went away; controls still work, it is retried every second) or 'ok' (back).",
-            type_tag="s",
-            access=r,
-            values=("ok", "lost"),
         ),
     ]
 

@@ -38,6 +38,7 @@ class BridgeState:
         self.transition = transition
         self.volume = volume
         self.playing = playing
+        self.audio = "ok"  # "lost" while the audio output is gone
         self.title = title
 
     # --- fields --------------------------------------------------------------------------
@@ -90,6 +91,7 @@ class BridgeState:
             "seed": (int(self.seed),),
             "volume": (float(self.volume),),
             "playing": (int(self.playing),),
+            "audio": (self.audio,),
             "title": (self.title,),
         }
         return values.get(spec.name)
