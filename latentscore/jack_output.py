@@ -46,7 +46,8 @@ def jack_server_running(server: str | None = None) -> bool:
     _quiet_libjack(jack)
     try:
         client = jack.Client("latentscore-probe", no_start_server=True, servername=server)
-    except jack.JackError:
+    except jack.JackError as exc:
+        log.debug("no JACK server %s: %s", server or "(default)", exc)
         return False
     client.close()
     return True

@@ -31,8 +31,11 @@ jack = [a for a in sd.query_hostapis() if "JACK" in a["name"]]
 assert jack, [a["name"] for a in sd.query_hostapis()]
 device = jack[0]["default_output_device"]
 backend = SoundDeviceOutput()
+# 25 ms ahead: this process also runs the test's OSC client and collector threads (the
+# daemon alone, at its default 12 ms, is measured by benchmarks/soak.py)
 daemon = BridgeDaemon(make_options(backend=backend, device=device, oscquery_port=None,
-                                   seed=5, transition=0.6, model=FakeVibeModel())).start()
+                                   seed=5, transition=0.6, model=FakeVibeModel(),
+                                   latency_ms=25.0)).start()
 client = OscClient(daemon.osc_port)
 client.send("/latentscore/subscribe")
 P = "/latentscore"

@@ -22,10 +22,10 @@ import numpy as np
 from synth import dsp
 from synth.dsp import F32
 from synth.params import SAMPLE_RATE, SynthParams
+from synth.sample_cache import SAMPLES
 
 BRIGHT_LEVELS = 5  # one per brightness label; values in between snap to the nearest
-_CACHE: dict[Hashable, list[F32]] = {}
-_MAX_ENTRIES = 4096
+_CACHE = SAMPLES  # takes live in the voices' shared, byte-bounded cache
 
 
 def stable_seed(key: Hashable) -> int:
@@ -78,13 +78,11 @@ def cached(
     normalise: bool = True,
 ) -> list[F32]:
     """The ``variants`` pre-rendered takes of ``key``, synthesised by ``make(rng, i)`` once."""
-    got = _CACHE.get(key)
+    got: list[F32] | None = _CACHE.get(key)
     if got is None:
-        if len(_CACHE) >= _MAX_ENTRIES:
-            _CACHE.clear()
         rng = np.random.default_rng(stable_seed(key))
         got = [finish(make(rng, i)) if normalise else make(rng, i) for i in range(variants)]
-        _CACHE[key] = got
+        _CACHE.put(key, got)
     return got
 
 

@@ -32,6 +32,7 @@ from synth.dsp import F32, TABLE_SIZE
 from synth.events import NoteEvent
 from synth.layers.base import VoiceContext
 from synth.params import MODES, SAMPLE_RATE
+from synth.sample_cache import SAMPLES
 from synth.theory import Chord, Scale
 
 SR = SAMPLE_RATE
@@ -126,7 +127,7 @@ def n_harmonics(freq: float, cutoff_hz: float, cap: int) -> int:
 
 
 # --- loops ----------------------------------------------------------------------------------
-@lru_cache(maxsize=160)
+@SAMPLES.memoize("rich_loop")
 def rich_loop(
     shape: str,
     nh: int,
@@ -411,7 +412,7 @@ def _no_fifths(timbre: Osc) -> Osc:
     return replace(timbre, shape=timbre.shape + _NO_FIFTHS, fifth_safe=False)
 
 
-@lru_cache(maxsize=384)
+@SAMPLES.memoize("short_note")
 def _short_note(
     timbre: Osc, freq: float, gate: int, m: int, nh: int, nb: int, attack: float, cents: float
 ) -> F32:
@@ -420,7 +421,7 @@ def _short_note(
     return timbre._synth(freq, gate, m, nh, attack, cents, 1.0, rng, nb)
 
 
-@lru_cache(maxsize=384)
+@SAMPLES.memoize("strike")
 def _strike(kind: str, spec: tuple, freq: float, bright: int) -> F32:
     """Cached, peak-normalised strike of one pitch (see :class:`Struck`)."""
     if kind == "modal":
