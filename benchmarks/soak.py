@@ -135,6 +135,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=None, help="ms (default: the daemon's)")
     args = parser.parse_args()
     exe = str(ROOT / ".venv" / "bin" / "latentscore")
     if not Path(exe).exists():
@@ -149,6 +150,8 @@ def main() -> int:
             "--oscquery-port", str(query_port), "--seed", "1", "--preset", "deep_space",
             "--midi-api", "jack", "--midi-in", "virtual", "--transition", "1.5",
         ]  # fmt: skip
+        if args.latency is not None:
+            cmd += ["--latency", str(args.latency)]
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
@@ -210,7 +213,8 @@ def main() -> int:
     found = re.search(r"(\d+) underruns", out)
     underruns = int(found.group(1)) if found else -1
     growth = 100.0 * (rss_peak - rss_start) / rss_start
-    print(f"Soak: {wall / 60:.1f} min on JACK (dummy, 256 frames), default --latency")
+    latency = "default --latency" if args.latency is None else f"--latency {args.latency:g}"
+    print(f"Soak: {wall / 60:.1f} min on JACK (dummy, 256 frames), {latency}")
     print(
         f"  sent {sent} messages ({sent / wall:.0f}/s): {crossfades} style/config/seed, "
         f"{vibes} vibes, {midi_sent} MIDI CCs; listener received {listener.received} values"

@@ -20,11 +20,12 @@ Threads and why:
 The audio clock counts samples handed to the device ("output samples"); it keeps running
 while the music is stopped (silence is rendered), so timetags always map to one timeline.
 
-Timing: the engine runs with a 256-sample control quantum (one JACK period) and a 10 ms knob
-smoothing, and the ring holds ``latency_ms`` (default 12 ms, whole device blocks, at least
-two). A knob is therefore heard about one ring plus one device block after it arrives.
-Crossfades, volume and play/stop start on the exact sample; styles, mode, root and tempo
-change on the next bar or by a crossfade, as before.
+Timing: the engine runs with a 256-sample control quantum (one JACK period) and a 5 ms knob
+smoothing, and the ring holds ``latency_ms`` (default 17 ms: three 256-frame blocks; whole
+device blocks, at least two). A knob is therefore heard about one ring plus one device block
+after it arrives. Volume is applied in the device callback, after the ring, so it is heard
+within a block. Crossfades, volume and play/stop start on the exact sample of a timetag;
+styles, mode, root and tempo change on the next bar or by a crossfade, as before.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import math
 import threading
 import time
 from collections import deque
@@ -45,7 +45,14 @@ from numpy.typing import NDArray
 
 from bridge.osc_codec import OscValue
 from latentscore.audio_device import OutputBackend
-from latentscore.output_loop import AudioClock, DeviceStatus, OutputLoop, SampleRing
+from latentscore.output_loop import (
+    AudioClock,
+    DeviceStatus,
+    GainRamp,
+    OutputGain,
+    OutputLoop,
+    SampleRing,
+)
 from synth.conductor import BEATS_PER_BAR
 from synth.engine import LIVE_QUANTUM
 from synth.events import NoteEvent
@@ -55,12 +62,12 @@ from synth.performer import Performer
 log = logging.getLogger("bridge.performance")
 
 BLOCK_SIZE = 256  # device callback size: 5.8 ms at 44.1 kHz
-LATENCY_MS = 12.0  # default render-ahead (two 256-frame blocks); see ring_samples
+LATENCY_MS = 17.0  # default render-ahead (three 256-frame blocks); see ring_samples
 RENDER_BLOCK = 2048  # most samples rendered between two looks at the control queue
 LEVEL_HZ = 30.0
 RUN_FADE_SECONDS = 0.05  # play/stop and shutdown fades
-VOLUME_SECONDS = 0.01  # volume changes ramp this fast (no zipper noise, heard at once)
-KNOB_SECONDS = 0.01  # the live engine's knob smoothing time constant
+VOLUME_SECONDS = 0.005  # volume changes ramp this fast (no zipper noise, heard at once)
+KNOB_SECONDS = 0.005  # the live engine's knob smoothing time constant
 COMPOSE_AHEAD_SECONDS = 0.3  # bars are composed this much earlier than the engine needs them
 COMPOSE_POLL_SECONDS = 0.005  # the composer looks for work this often
 
@@ -129,28 +136,6 @@ class PerformanceListener(Protocol):
     def transport(self, sample: int, event: TransportEvent) -> None: ...
 
 
-class GainRamp:
-    """A gain that moves linearly toward its target at a fixed rate, per sample."""
-
-    def __init__(self, value: float, seconds: float, sample_rate: int) -> None:
-        self.value = self.target = float(value)
-        self.rate = 1.0 / max(1.0, seconds * sample_rate)
-
-    def apply(self, block: Samples) -> None:
-        if self.value == self.target:
-            if self.value != 1.0:
-                block *= np.float32(self.value)
-            return
-        distance = self.target - self.value
-        k = min(len(block), math.ceil(abs(distance) / self.rate))
-        ramp = self.value + math.copysign(self.rate, distance) * np.arange(1, k + 1)
-        ramp = np.clip(ramp, min(self.value, self.target), max(self.value, self.target))
-        block[:k] *= ramp.astype(np.float32)
-        self.value = self.target if k * self.rate >= abs(distance) else float(ramp[-1])
-        if k < len(block) and self.value != 1.0:
-            block[k:] *= np.float32(self.value)
-
-
 def ring_samples(latency_ms: float, block_size: int, sample_rate: int) -> int:
     """Render-ahead ring size for ``latency_ms``: whole device blocks, at least two."""
     blocks = max(2, round(latency_ms * 1e-3 * sample_rate / block_size))
@@ -180,6 +165,8 @@ class LivePerformance:
         )
         self.sample_rate = sample_rate
         self.block_size = block_size
+        # volume is applied in the device callback, not ahead in the ring: heard within a block
+        self._volume = OutputGain(volume, VOLUME_SECONDS, sample_rate)
         self.loop = OutputLoop(
             self,
             backend=backend,
@@ -192,6 +179,7 @@ class LivePerformance:
             fade_seconds=RUN_FADE_SECONDS,
             on_device=on_device,
             name="bridge",
+            gain=self._volume,
         )
         self.clock: AudioClock = self.loop.clock
         self.stats = self.loop.stats
@@ -203,7 +191,6 @@ class LivePerformance:
         self._scheduled: list[tuple[int, int, ScheduledAction]] = []
         self._seq = itertools.count()
         self._written = 0  # output samples written into the ring
-        self._volume = GainRamp(volume, VOLUME_SECONDS, sample_rate)
         self._run = GainRamp(1.0 if playing else 0.0, RUN_FADE_SECONDS, sample_rate)
         self._advancing = playing  # the performer is being rendered (not paused)
         self._last_beat = -1
@@ -309,7 +296,7 @@ class LivePerformance:
             if action is None:
                 return
             for op in action():
-                self._execute(op)
+                self._execute(op, timed=True)
 
     def _take_ops(self) -> list[EngineOp]:
         with self._lock:
@@ -329,7 +316,8 @@ class LivePerformance:
         with self._lock:
             return self._scheduled[0][0] if self._scheduled else None
 
-    def _execute(self, op: EngineOp) -> None:
+    def _execute(self, op: EngineOp, timed: bool = False) -> None:
+        """Perform ``op`` now; ``timed``: it belongs exactly at the render edge (a timetag)."""
         self.executed.append((time.monotonic(), op))  # for latency benchmarks and tests
         performer = self.performer
         if isinstance(op, Glide):
@@ -340,7 +328,7 @@ class LivePerformance:
             performer.crossfade_to(op.params, op.seconds, restart_beats=op.restart_beats)
             self._tell("transition")
         elif isinstance(op, SetVolume):
-            self._volume.target = op.volume
+            self._volume.set(op.volume, at=self._written if timed else None)
         elif isinstance(op, SetRunning):
             self._run.target = 1.0 if op.running else 0.0
             self._tell("play" if op.running else "stop")
@@ -370,7 +358,6 @@ class LivePerformance:
                 self._advancing = False  # faded out: pause the music where it is
         else:
             block = np.zeros(n, dtype=np.float32)
-        self._volume.apply(block)
         np.clip(block, -1.0, 1.0, out=block)
         self._written += n
         if sounding:  # a paused performance sends no levels (nothing to see)
@@ -432,8 +419,9 @@ class LivePerformance:
             pos += take
             if self._level_fill >= self._level_len:
                 window = np.concatenate(self._level_acc)
-                rms = float(np.sqrt(np.mean(np.square(window, dtype=np.float64))))
-                peak = float(np.max(np.abs(window)))
+                gain = self._volume.target  # applied at the device, after this point
+                rms = gain * float(np.sqrt(np.mean(np.square(window, dtype=np.float64))))
+                peak = gain * float(np.max(np.abs(window)))
                 timed.append((start_out + pos, "level", (rms, peak)))
                 self._level_acc, self._level_fill = [], 0
         if timed:

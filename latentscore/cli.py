@@ -471,7 +471,7 @@ def bridge(
             "this much plus one block later. Raise it (e.g. 50) if the log reports underruns "
             "on a loaded machine.",
         ),
-    ] = 12.0,
+    ] = 17.0,
     buffer: Annotated[
         float | None,
         typer.Option("--buffer", help="Deprecated: render-ahead in seconds.", hidden=True),

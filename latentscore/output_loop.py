@@ -24,8 +24,10 @@ capacity plus one device block) and how much scheduling jitter the render worker
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -132,6 +134,71 @@ class FadeOut:
         return self._pos < len(self._curve)
 
 
+class GainRamp:
+    """A gain that moves linearly toward its target at a fixed rate, per sample."""
+
+    def __init__(self, value: float, seconds: float, sample_rate: int) -> None:
+        self.value = self.target = float(value)
+        self.rate = 1.0 / max(1.0, seconds * sample_rate)
+
+    def apply(self, block: Samples) -> None:
+        if self.value == self.target:
+            if self.value != 1.0:
+                block *= np.float32(self.value)
+            return
+        distance = self.target - self.value
+        k = min(len(block), math.ceil(abs(distance) / self.rate))
+        ramp = self.value + math.copysign(self.rate, distance) * np.arange(1, k + 1)
+        ramp = np.clip(ramp, min(self.value, self.target), max(self.value, self.target))
+        block[:k] *= ramp.astype(np.float32)
+        self.value = self.target if k * self.rate >= abs(distance) else float(ramp[-1])
+        if k < len(block) and self.value != 1.0:
+            block[k:] *= np.float32(self.value)
+
+
+class OutputGain:
+    """A gain applied in the device callback, after the render-ahead ring.
+
+    A control applied while rendering is heard only once the ring has played out; a gain
+    applied here is heard within one device block. :meth:`set` either takes effect at once
+    (``at`` None) or on an exact output sample (a timetagged change, rendered ahead), so
+    both a knob and a scheduled fade land where they should. Ramps linearly over
+    ``seconds`` (no zipper, no click).
+    """
+
+    def __init__(self, value: float, seconds: float, sample_rate: int) -> None:
+        self._ramp = GainRamp(value, seconds, sample_rate)
+        self._timed: deque[tuple[int, float]] = deque()  # (output sample, target), in order
+        self._lock = threading.Lock()
+
+    @property
+    def target(self) -> float:
+        return self._ramp.target
+
+    def set(self, value: float, at: int | None = None) -> None:
+        with self._lock:
+            if at is None:
+                self._timed.clear()  # a live move overrides changes still scheduled
+                self._ramp.target = float(value)
+            else:
+                self._timed.append((at, float(value)))
+
+    def apply(self, out: Samples, start: int) -> None:
+        """Scale ``out`` (output samples ``start`` ..) in place (device thread)."""
+        pos = 0
+        n = len(out)
+        with self._lock:
+            while self._timed and self._timed[0][0] < start + n:
+                at, value = self._timed.popleft()
+                cut = min(n, max(pos, at - start))
+                if cut > pos:
+                    self._ramp.apply(out[pos:cut])
+                pos = cut
+                self._ramp.target = value
+        if pos < n:
+            self._ramp.apply(out[pos:])
+
+
 class AudioClock:
     """Which output sample is being heard now, from the device callback's last mark."""
 
@@ -205,6 +272,7 @@ class OutputLoop:
         step: the worker renders once this much room is free, at most ``max_render`` at a
             time (live use: one device block each; offline streams: bigger pieces).
         on_device: told ``("lost", reason)`` and ``("back", "")`` from the watchdog thread.
+        gain: applied in the device callback, after the ring (see :class:`OutputGain`).
     """
 
     def __init__(
@@ -221,6 +289,7 @@ class OutputLoop:
         fade_seconds: float = FADE_SECONDS,
         on_device: Callable[[DeviceStatus, str], None] | None = None,
         name: str = "output",
+        gain: OutputGain | None = None,
     ) -> None:
         self.producer = producer
         self.backend = backend
@@ -235,6 +304,7 @@ class OutputLoop:
         self.error: BaseException | None = None
         self._fade = FadeOut(fade_seconds, sample_rate)
         self._on_device = on_device
+        self._gain = gain
         # a backend whose driver calls back on its own clock: a long silence means it is gone
         self._watch_stalls = bool(getattr(backend, "clocked", False))
         self._name = name
@@ -436,6 +506,7 @@ class OutputLoop:
     def _callback(self, out: Samples) -> bool:
         """Copy from the ring, never render. Returns False when playback has finished."""
         n = len(out)
+        start = self.ring.total_read
         got = self.ring.read_into(out)
         if got < n:
             out[got:] = 0.0
@@ -444,6 +515,8 @@ class OutputLoop:
                 self.stats.missing_samples += n - got
         self.stats.played_samples += n
         self.clock.mark(self.ring.total_read)
+        if self._gain is not None:
+            self._gain.apply(out, start)
         if not self._fade.apply(out):
             return False
         return not (self._source_done and self.ring.available == 0)

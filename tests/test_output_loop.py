@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from latentscore.audio_device import NullOutput
-from latentscore.output_loop import OutputLoop
+from latentscore.output_loop import OutputGain, OutputLoop
 from tests.bridge_util import OscClient, running_daemon, wait_for
 
 P = "/latentscore"
@@ -94,3 +94,23 @@ def test_daemon_tells_controllers_and_keeps_answering_while_the_device_is_gone()
             wait_for(lambda: daemon.performance.stats.played_samples > played + 44100 // 4)
         finally:
             client.close()
+
+
+def test_output_gain_moves_at_once_or_on_the_exact_sample() -> None:
+    gain = OutputGain(1.0, seconds=0.005, sample_rate=44100)
+    block = np.ones(256, dtype=np.float32)
+    gain.apply(block, 0)
+    assert np.all(block == 1.0)
+    gain.set(0.0, at=300)  # a timetagged change, rendered ahead: lands on sample 300
+    block = np.ones(256, dtype=np.float32)
+    gain.apply(block, 256)
+    assert np.all(block[:44] == 1.0) and block[44] < 1.0
+    assert block[-1] == pytest.approx(1 - 212 / 220, abs=0.01)  # 212 of the 220 ramp samples
+    block = np.ones(256, dtype=np.float32)
+    gain.apply(block, 512)  # the 5 ms ramp (220 samples) ends inside this block
+    assert np.all(np.diff(block[:8]) < 0) and np.all(block[10:] == 0.0)
+    gain.set(0.5)  # a live move: from the next block on, ramping (no click)
+    block = np.ones(256, dtype=np.float32)
+    gain.apply(block, 768)
+    assert 0.0 < block[0] < 0.01 and block[-1] == pytest.approx(0.5)
+    assert np.max(np.abs(np.diff(block))) < 0.01
