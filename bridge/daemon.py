@@ -343,8 +343,7 @@ def _default_backend(options: BridgeOptions) -> OutputBackend:
     device = options.device
     wants_jack = isinstance(device, str) and device.strip().lower() == "jack"
     if wants_jack or (device is None and jack_server_running()):
-        options.device = None
-        return JackOutput()
+        return JackOutput()  # (it ignores ``device``: JACK is the device)
     return SoundDeviceOutput()
 
 

@@ -358,7 +358,6 @@ class LivePerformance:
                 self._advancing = False  # faded out: pause the music where it is
         else:
             block = np.zeros(n, dtype=np.float32)
-        np.clip(block, -1.0, 1.0, out=block)
         self._written += n
         if sounding:  # a paused performance sends no levels (nothing to see)
             self._meter(block, start_out)

@@ -335,10 +335,6 @@ class OutputLoop:
         return self._lost
 
     @property
-    def fading(self) -> bool:
-        return self._fade.started
-
-    @property
     def wall_seconds(self) -> float:
         return time.monotonic() - self._started_at if self._started_at else 0.0
 
@@ -427,10 +423,13 @@ class OutputLoop:
         if self._fade.done or (self._source_done and self.ring.available == 0):
             self._finished.set()
 
-    def _release_stream(self) -> None:
+    def _take_stream(self) -> OutputHandle | None:
         with self._stream_lock:
             stream, self._stream = self._stream, None
-        self._release(stream)
+        return stream
+
+    def _release_stream(self) -> None:
+        self._release(self._take_stream())
 
     def _release(self, stream: OutputHandle | None) -> None:
         if stream is None:
@@ -469,10 +468,11 @@ class OutputLoop:
         )
         # released on a thread of its own: some drivers hang closing a vanished device
         # (PortAudio's JACK backend does), which must not stop the watchdog from polling
-        with self._stream_lock:
-            stream, self._stream = self._stream, None
         threading.Thread(
-            target=self._release, args=(stream,), name=f"{self._name}-release", daemon=True
+            target=self._release,
+            args=(self._take_stream(),),
+            name=f"{self._name}-release",
+            daemon=True,
         ).start()
         self._tell("lost", f"audio output lost ({why})")
 

@@ -58,7 +58,7 @@ class Conductor:
         """``buses``: an all-zero (layers, BUS_SIZE) array to reuse (see :func:`new_buses`)."""
         self.sample_rate = sample_rate
         if buses is None:
-            buses = np.zeros((len(LAYERS), BUS_SIZE), dtype=np.float32)
+            buses = new_buses()
         elif buses.shape != (len(LAYERS), BUS_SIZE) or buses.dtype != np.float32:
             raise ValueError(f"buses must be float32 {(len(LAYERS), BUS_SIZE)}, got {buses.shape}")
         self.buses: NDArray[np.float32] = buses

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -110,6 +111,15 @@ class _Build:
         self.requested_at = requested_at
         self.engine: Engine | None = None
         self.lock = threading.Lock()
+
+    def try_build(self, make: Callable[[SynthParams, int], Engine]) -> None:
+        """Build the engine unless it exists or another thread is building it right now."""
+        if self.engine is None and self.lock.acquire(blocking=False):
+            try:
+                if self.engine is None:
+                    self.engine = make(self.fade.params, self.seed)
+            finally:
+                self.lock.release()
 
 
 class Performer:
@@ -231,19 +241,15 @@ class Performer:
         For a live performance's composer thread (safe to call while :meth:`render` runs).
         """
         build = self._build
-        if build is not None and build.engine is None and build.lock.acquire(blocking=False):
-            try:
-                if build.engine is None:
-                    self._build_engine(build, ahead)
-            finally:
-                build.lock.release()
+        if build is not None:
+            build.try_build(lambda params, seed: self._composed_engine(params, seed, ahead))
         for voice in list(self._voices):
             voice.engine.compose(ahead)
 
-    def _build_engine(self, build: _Build, ahead: int) -> None:
-        engine = self._engine(build.fade.params, build.seed)
+    def _composed_engine(self, params: SynthParams, seed: int, ahead: int) -> Engine:
+        engine = self._engine(params, seed)
         engine.compose(ahead)
-        build.engine = engine
+        return engine
 
     def _request(self, fade: _PendingFade) -> None:
         self._changes += 1
@@ -262,15 +268,10 @@ class Performer:
             waited = self.position - build.requested_at
             if waited < BUILD_WAIT_SECONDS * self.sample_rate:
                 return
-            if not build.lock.acquire(blocking=False):
-                return  # the composer is building it right now
-            try:
-                if build.engine is None:
-                    self._build_engine(build, 0)
-            finally:
-                build.lock.release()
+            build.try_build(lambda params, seed: self._composed_engine(params, seed, 0))
         engine = build.engine
-        assert engine is not None
+        if engine is None:
+            return  # the composer is building it right now
         if engine.params is not build.fade.params:  # knobs moved while it was being built
             engine.set_params(build.fade.params)
         self._build = None
