@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from bridge.controller import Limits
 from bridge.daemon import BridgeDaemon, BridgeOptions
 from bridge.midi_map import MapError
 from bridge.midi_options import API_CHOICES, MidiOptions
@@ -63,6 +64,8 @@ def run_bridge(
     learn: bool = False,
     learn_params: str | None = None,
     learn_file: Path | None = None,
+    echo_own_host: bool = False,
+    subscription_ttl: float = 300.0,
 ) -> None:
     """Validate the options, start the daemon, print the summary, serve until a signal."""
     if list_addresses:
@@ -98,6 +101,8 @@ def run_bridge(
         fail(f"--transition must be in 0..120 seconds, got {transition}")
     if not (math.isfinite(latency) and 1.0 <= latency <= 2000.0):
         fail(f"--latency must be in 1..2000 ms, got {latency:g}")
+    if not (math.isfinite(subscription_ttl) and 1.0 <= subscription_ttl <= 86400.0):
+        fail(f"--subscription-ttl must be in 1..86400 seconds, got {subscription_ttl:g}")
     try:
         targets = [parse_host_port(t) for t in send_to]
         options = BridgeOptions(
@@ -117,6 +122,8 @@ def run_bridge(
             latency_ms=latency,
             zeroconf=zeroconf,
             midi=midi if midi.wanted else None,
+            echo_own_host=echo_own_host,
+            limits=Limits(subscription_ttl=subscription_ttl),
         )
     except ValueError as exc:
         fail(str(exc))

@@ -3,32 +3,39 @@
 Every input (UDP, TCP, OSCQuery WebSocket) calls :meth:`Controller.handle_packet` from its
 own thread. The path of a packet:
 
-1. size limit, decode (malformed -> error), per-sender rate limit;
-2. each message (bundles flattened, with their timetags) is matched against the
-   :class:`~bridge.registry.ParamRegistry` (address patterns allowed) and *validated in
-   full before anything changes*: a bad value in a pattern or bundle message changes
-   nothing and gets an ``/latentscore/error`` reply;
+1. size limit, decode (malformed -> error), per-host rate limit (per host, not per port:
+   rotating source ports must not escape it);
+2. every message of the packet (bundles flattened, with their timetags) is matched against
+   the :class:`~bridge.registry.ParamRegistry` (address patterns reach values, never
+   commands) and *validated in full before anything changes*: one bad message in a bundle
+   drops the whole bundle (atomic) with an ``/latentscore/error`` reply to the sender; a
+   timetag more than ``Limits.max_ahead`` seconds away, or more scheduled messages than
+   ``Limits.max_scheduled``, is refused the same way, so memory stays bounded;
 3. value changes update :class:`~bridge.state.BridgeState` (under one lock), queue feedback
-   and hand engine operations to the :class:`~bridge.performance.LivePerformance`; with a
-   future timetag the same happens in the render thread at the timetag's output sample.
+   and hand engine operations to the :class:`~bridge.performance.LivePerformance` (one
+   submission per packet); with a future timetag the same happens in the render thread at
+   the timetag's output sample.
+
+Every rejection is one ``/latentscore/error`` reply to the sender only and one log line,
+both rate-limited per host; nothing an input can send produces a traceback.
 
 Glide or crossfade follows the library's rule (:mod:`latentscore.items`): moving only
 continuous fields glides the running engine, anything else crossfades. A float sent to an
 ordered field is a knob: it uses the engine's short smoothing instead of the transition.
 
-Nothing here blocks on the network or the model: vibes are resolved on a worker thread.
+Nothing here blocks on the network or the model: vibes are resolved on a worker thread
+that keeps only the newest waiting request (:mod:`bridge.vibe_worker`).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bridge.feedback import FeedbackHub, SenderKey, Target
+from bridge.feedback import FeedbackHub, Origin, SenderKey, Target
 from bridge.osc_codec import (
     IMMEDIATELY,
     OscDecodeError,
@@ -41,9 +48,19 @@ from bridge.osc_codec import (
 )
 from bridge.osc_pattern import PatternError
 from bridge.performance import Crossfade, EngineOp, Glide, LivePerformance, SetRunning, SetVolume
-from bridge.registry import PREFIX, BadValue, FieldValue, ParamRegistry, ParamSpec, shorten
+from bridge.registry import (
+    PREFIX,
+    BadValue,
+    FieldValue,
+    ParamRegistry,
+    ParamSpec,
+    ReplyPort,
+    normalise_tags,
+    shorten,
+)
 from bridge.security import RateLimiter
 from bridge.state import BridgeState
+from bridge.vibe_worker import VibeRequest, VibeWorker
 from latentscore.config import MusicConfigUpdate, Step
 from latentscore.errors import InvalidConfigError, LatentScoreError
 from latentscore.items import GLIDE_FIELDS
@@ -75,19 +92,41 @@ class Sender:
     reply: Callable[[bytes], bool]
     as_target: Callable[[], Target] | None = None
 
+    @property
+    def origin(self) -> Origin:
+        """Who wrote a value, for the feedback hub's no-echo rule."""
+        return Origin(self.key, self.host if self.transport == "udp" else None)
+
 
 @dataclass(frozen=True)
 class Limits:
+    """What one sender may cost the daemon (see ``latentscore bridge --help``)."""
+
     max_packet: int = 65536
-    rate: float = 2000.0  # messages per second per sender (burst of one second)
-    error_rate: float = 20.0  # error replies and log lines per second per sender
+    rate: float = 2000.0  # messages per second per host (burst of one second)
+    error_rate: float = 20.0  # error replies and log lines per second per host
+    max_ahead: float = 60.0  # seconds: a bundle timetagged further ahead is refused
+    max_scheduled: int = 10000  # timetagged messages waiting for their time, all senders
+    tcp_idle: float = 300.0  # seconds without input before a TCP connection is closed
+    tcp_per_host: int = 16  # open TCP connections per host
+    subscription_ttl: float = 300.0  # seconds a UDP /subscribe lasts unless renewed
+    max_subscriptions: int = 256  # UDP subscriptions, all hosts (16 per host)
+
+
+LOG_RATE = 50.0  # rejection log lines per second, all hosts together
 
 
 @dataclass
 class _Parsed:
     spec: ParamSpec
     value: object
-    knob: bool = False  # a float position on an ordered field
+    knob: bool = False  # a number on a fader: its exact position, short smoothing
+
+
+@dataclass
+class _VibeContext:
+    sender: Sender
+    at: int | None
 
 
 class Controller:
@@ -111,9 +150,9 @@ class Controller:
         self._lock = threading.RLock()
         self._rate = RateLimiter(limits.rate)
         self._error_rate = RateLimiter(limits.error_rate)
-        self._vibes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bridge-vibe")
-        self._vibe_seq = itertools.count(1)
-        self._latest_vibe = 0
+        self._log_rate = RateLimiter(LOG_RATE)
+        self._vibes: VibeWorker[_VibeContext] = VibeWorker(self._resolve_vibe, self._vibe_cancelled)
+        self._scheduled = 0  # timetagged messages waiting (bounded by limits.max_scheduled)
         # Field edits that arrive while a vibe is being resolved were made after it, so they
         # are laid over the vibe's config when it lands instead of being swept away by it.
         self._vibe_pending = False
@@ -129,9 +168,9 @@ class Controller:
         """Decode and dispatch one packet from any input thread (never raises)."""
         try:
             self._handle_packet(data, sender)
-        except Exception:  # a bug must cost one packet, not the daemon
-            log.exception("internal error handling a packet from %s", sender.key)
-            self.reject(sender, "internal error while handling this packet (see the daemon log)")
+        except (Exception, RecursionError) as exc:  # a bug must cost one packet, not the daemon
+            log.debug("internal error handling a packet from %s", sender.key, exc_info=True)
+            self.reject(sender, f"internal error ({type(exc).__name__}) handling this packet")
 
     def _handle_packet(self, data: bytes, sender: Sender) -> None:
         if len(data) > self.limits.max_packet:
@@ -139,55 +178,112 @@ class Controller:
             return
         try:
             packet = decode_packet(data, max_string=self.limits.max_packet)
+            items = list(iter_messages(packet))
         except OscDecodeError as exc:
             self.reject(sender, f"malformed OSC packet: {exc}")
             return
-        items = list(iter_messages(packet))
-        if not self._rate.allow(sender.key, max(1, len(items))):
+        if not self._rate.allow(sender.host, max(1, len(items))):
             self.throttled += len(items)
             self.reject(sender, f"rate limit: more than {self.limits.rate:g} messages/s; dropped")
             return
-        for timetag, message in items:
-            at = None
-            if timetag != IMMEDIATELY:
-                sample = self.performance.clock.sample_at_unix(timetag_to_unix(timetag))
-                if sample > self.performance.written:  # not yet rendered: exact placement
-                    at = sample
-            self.handle_message(message, sender, at)
+        planned: list[tuple[int | None, list[_Parsed]]] = []
+        try:
+            for timetag, message in items:
+                planned.append((self._when(timetag), self._parse(message)))
+        except BadValue as exc:
+            whole = " (the whole bundle was dropped)" if len(items) > 1 else ""
+            self.reject(sender, f"{exc}{whole}")
+            return
+        self._dispatch(planned, sender)
+
+    def _when(self, timetag: int) -> int | None:
+        """The output sample a timetag names (None: now); raises BadValue if too far."""
+        if timetag == IMMEDIATELY:
+            return None
+        unix = timetag_to_unix(timetag)
+        ahead = unix - time.time()
+        if ahead > self.limits.max_ahead:
+            raise BadValue(
+                f"bundle timetag {ahead:.0f} s ahead; the limit is {self.limits.max_ahead:g} s"
+            )
+        sample = self.performance.clock.sample_at_unix(unix)
+        return sample if sample > self.performance.written else None  # rendered: now
 
     def handle_message(self, message: OscMessage, sender: Sender, at: int | None = None) -> None:
         """Validate one message fully, then apply it now or at output sample ``at``."""
         try:
-            specs = self.registry.match(message.address)
-        except PatternError as exc:
-            self.reject(sender, shorten(str(exc)))
-            return
-        if not specs:
-            self.reject(sender, f"unknown address {shorten(message.address, 120)!r}")
-            return
-        fitting = [s for s in specs if s.writable and s.signature_ok(message.type_tags)]
-        try:
-            if not fitting:  # let the (first) addressed spec explain what it expects
-                specs[0].parse(message.type_tags, message.args)
-                raise BadValue(f"{message.address}: no address takes {message.type_tags!r}")
-            parsed = [self._validate(spec, message) for spec in fitting]
+            parsed = self._parse(message)
         except BadValue as exc:
             self.reject(sender, str(exc))
             return
-        self.received += 1
+        self._dispatch([(at, parsed)], sender)
+
+    def _parse(self, message: OscMessage) -> list[_Parsed]:
+        """Every address ``message`` reaches, validated; raises :class:`BadValue`."""
+        try:
+            specs = self.registry.match(message.address)
+        except PatternError as exc:
+            raise BadValue(shorten(str(exc))) from None
+        if not specs:
+            raise BadValue(f"unknown address {shorten(message.address, 120)!r}")
+        fitting = [s for s in specs if s.writable and s.signature_ok(message.type_tags)]
+        if not fitting:  # let the (first) addressed spec explain what it expects
+            specs[0].parse(message.type_tags, message.args)
+            raise BadValue(
+                f"{shorten(message.address, 120)}: no address takes {message.type_tags!r}"
+            )
+        return [self._validate(spec, message) for spec in fitting]
+
+    def _dispatch(self, planned: list[tuple[int | None, list[_Parsed]]], sender: Sender) -> None:
+        """Run commands, request vibes, and apply value changes (validated already)."""
+        timed = sum(len(parsed) for at, parsed in planned if at is not None)
+        if timed:
+            with self._lock:
+                if self._scheduled + timed > self.limits.max_scheduled:
+                    full = True
+                else:
+                    full, self._scheduled = False, self._scheduled + timed
+            if full:
+                self.reject(
+                    sender,
+                    f"{self.limits.max_scheduled} timetagged messages are already waiting; "
+                    "this bundle was dropped",
+                )
+                return
+        self.received += sum(len(parsed) for _, parsed in planned)
         immediate = IMMEDIATE_COMMANDS | self.commands.keys()
-        music = [p for p in parsed if p.spec.name not in immediate | {"vibe"}]
-        for p in parsed:
-            if p.spec.name in immediate:
-                self._command(p, sender)
-            elif p.spec.name == "vibe":
-                self._request_vibe(str(p.value), sender, at)
-        if not music:
-            return
-        if at is None:
-            self.performance.submit(self._apply(music, sender))
-        else:
-            self.performance.schedule(at, lambda: self._apply(music, sender))
+        now: list[_Parsed] = []
+        later: dict[int, list[_Parsed]] = {}
+        for at, parsed in planned:
+            for p in parsed:
+                if p.spec.name in immediate:
+                    self._command(p, sender)
+                elif p.spec.name == "vibe":
+                    with self._lock:
+                        self._vibe_pending = True
+                        self._edits_since_vibe.clear()  # edits before the vibe: replaced by it
+                    self._vibes.submit(str(p.value), _VibeContext(sender, at))
+                elif at is None:
+                    now.append(p)
+                else:
+                    later.setdefault(at, []).append(p)
+            if at is not None:  # (counted per message; vibes and commands too)
+                later.setdefault(at, [])
+        if now:
+            self.performance.submit(self._apply(now, sender))
+        for at, music in later.items():
+            count = sum(len(parsed) for when, parsed in planned if when == at)
+            self.performance.schedule(at, self._timed(music, sender, count))
+
+    def _timed(
+        self, music: list[_Parsed], sender: Sender, count: int
+    ) -> Callable[[], list[EngineOp]]:
+        def action() -> list[EngineOp]:
+            with self._lock:
+                self._scheduled -= count
+            return self._apply(music, sender) if music else []
+
+        return action
 
     def _validate(self, spec: ParamSpec, message: OscMessage) -> _Parsed:
         value = spec.parse(message.type_tags, message.args)
@@ -196,8 +292,10 @@ class Controller:
                 value = MusicConfigUpdate.model_validate_json(str(value))
             except InvalidConfigError as exc:
                 raise BadValue(f"{spec.path}: {shorten(str(exc))}") from None
+            except (ValueError, RecursionError) as exc:  # e.g. JSON nested too deeply
+                raise BadValue(f"{spec.path}: not a config ({type(exc).__name__})") from None
         knob = spec.role == "field" and spec.field is not None and spec.field.ordered
-        knob = knob and message.type_tags[:1] in ("f", "d")
+        knob = knob and normalise_tags(message.type_tags)[:1] in ("f", "i")
         return _Parsed(spec, value, knob)
 
     # --- applying changes (receive thread, or render thread for scheduled ones) ----------
@@ -210,19 +308,19 @@ class Controller:
             state = self.state
             for p in parsed:
                 spec = p.spec
-                if spec.role == "field" and spec.field is not None:
+                if spec.role in ("field", "label", "index") and spec.field is not None:
                     assert isinstance(p.value, FieldValue)
                     if self._edit(spec.field.name, p.value):
                         changed.add(spec.field.name)
                         knobs_only = knobs_only and p.knob
-                        self._field_feedback(spec.field.name, exclude=sender.key)
+                        self._field_feedback(spec.field.name, wrote=spec, origin=sender.origin)
                 elif spec.role == "step" and spec.field is not None:
                     field = spec.field
                     label = Step(int(p.value)).apply(field, state.labels[field.name])  # type: ignore[call-overload]
                     if self._edit(field.name, FieldValue(label, field.position(label))):
                         changed.add(field.name)
                         knobs_only = False
-                        self._field_feedback(field.name, exclude=None)
+                        self._field_feedback(field.name)
                 elif spec.name == "config":
                     assert isinstance(p.value, MusicConfigUpdate)
                     new = p.value.apply_to(state.config)
@@ -233,7 +331,7 @@ class Controller:
                         position = field.position(label) if field.ordered else None
                         if self._edit(name, FieldValue(label, position)):
                             changed.add(name)
-                            self._field_feedback(name, exclude=None)
+                            self._field_feedback(name)
                     knobs_only = False
                 else:
                     ops.extend(self._setting(spec, p.value, sender))
@@ -259,25 +357,31 @@ class Controller:
             playing = name == "play"
             if state.playing != playing:
                 state.playing = playing
-                self._feedback("playing", exclude=None)
+                self._feedback("playing")
             return [SetRunning(playing)]
-        self._feedback(name, exclude=sender.key)
+        self._feedback(name, sender.origin)
         if name == "volume":
             return [SetVolume(state.volume)]
         if name == "seed":
             return [Crossfade(state.synth_params(), state.transition, seed=state.seed)]
         return []
 
-    def _feedback(self, name: str, exclude: SenderKey | None) -> None:
+    def _feedback(self, name: str, origin: Origin | None = None) -> None:
+        """Queue the current value of ``name`` for every target but the writer's own."""
         spec = self.registry[name]
         args = self.state.value(spec)
         if args is not None:
-            self.hub.value_changed(spec.path, args, exclude)
+            self.hub.value_changed(spec.path, args, origin)
 
-    def _field_feedback(self, name: str, exclude: SenderKey | None) -> None:
-        self._feedback(name, exclude)
-        if self.registry[name].field is not None and self.registry[name].field.ordered:  # type: ignore[union-attr]
-            self._feedback(f"{name}/label", None)  # the writer did not write the label
+    def _field_feedback(
+        self, name: str, wrote: ParamSpec | None = None, origin: Origin | None = None
+    ) -> None:
+        """Feedback for every address of a field; only the one written skips its writer."""
+        field = self.registry[name].field
+        assert field is not None
+        names = [name, f"{name}/index"] + ([f"{name}/label"] if field.ordered else [])
+        for each in names:
+            self._feedback(each, origin if wrote is not None and wrote.name == each else None)
 
     # --- commands ------------------------------------------------------------------------
     def _command(self, p: _Parsed, sender: Sender) -> None:
@@ -286,21 +390,31 @@ class Controller:
         if handler is not None:
             handler(p.value, sender)
         elif name == "state":
-            if p.value:
+            if isinstance(p.value, ReplyPort):  # a send-only tool names where to answer
+                self.send_state(self._udp_target((sender.host, p.value.port)).send)
+            elif p.value:
                 self.send_state(sender.reply)
         elif name == "subscribe":
-            port = p.value if isinstance(p.value, int) else None
-            if port is None and sender.as_target is not None:
-                target = sender.as_target()
-            else:
-                target = self._udp_target((sender.host, port or sender.port))
-            target.owners.add(sender.key)
-            target = self.hub.add(target)
-            log.info("subscribed %s (from %s)", target.key, sender.key)
-            self.send_state(target.send)
+            self._subscribe(p.value if isinstance(p.value, int) else None, sender)
         elif name == "unsubscribe" and p.value:
-            removed = self.hub.remove_owned_by(sender.key)
+            if isinstance(p.value, ReplyPort):
+                removed = self.hub.remove_udp(sender.host, p.value.port)
+            else:
+                removed = self.hub.remove_owned_by(sender.key)
             log.info("unsubscribed %d target(s) of %s", removed, sender.key)
+
+    def _subscribe(self, port: int | None, sender: Sender) -> None:
+        if port is None and sender.as_target is not None:  # the connection itself
+            target = sender.as_target()
+        else:
+            target = self._udp_target((sender.host, port or sender.port))
+        target.owners.add(sender.key)
+        added = self.hub.subscribe(target, self.limits.subscription_ttl)
+        if added is None:
+            self.reject(sender, f"{PREFIX}/subscribe: too many subscriptions; try again later")
+            return
+        log.info("subscribed %s (from %s)", added.key, sender.key)
+        self.send_state(added.send)
 
     def _no_learn(self, value: object, sender: Sender) -> None:
         self.reject(sender, f"{PREFIX}/learn: no MIDI input (start the bridge with --midi-in)")
@@ -333,28 +447,25 @@ class Controller:
             self._edits_since_vibe[name] = value
         return self.state.set_field(name, value)
 
-    def _request_vibe(self, text: str, sender: Sender, at: int | None) -> None:
-        seq = next(self._vibe_seq)
-        with self._lock:
-            self._vibe_pending = True
-            self._edits_since_vibe.clear()  # edits before this vibe are replaced by it
-        self._latest_vibe = seq
-        self._vibes.submit(self._resolve_vibe, text, sender, at, seq)
+    def _vibe_cancelled(self, request: VibeRequest[_VibeContext]) -> None:
+        log.info("vibe %r superseded before it was computed", shorten(request.text, 80))
 
-    def _resolve_vibe(self, text: str, sender: Sender, at: int | None, seq: int) -> None:
+    def _resolve_vibe(self, request: VibeRequest[_VibeContext]) -> None:
+        """Worker thread: run the model unless a newer vibe already arrived, then apply."""
+        sender, at = request.context.sender, request.context.at
         try:
-            result = vibe_to_result(text, model=self.model)
+            result = vibe_to_result(request.text, model=self.model)
         except LatentScoreError as exc:
-            self._vibe_done(seq)
+            self._vibe_done(request)
             self.reject(sender, f"{PREFIX}/vibe: {shorten(str(exc))}")
             return
         except Exception:
-            self._vibe_done(seq)
-            log.exception("vibe model failed on %r", shorten(text, 80))
+            self._vibe_done(request)
+            log.exception("vibe model failed on %r", shorten(request.text, 80))
             self.reject(sender, f"{PREFIX}/vibe: the model failed (see the daemon log)")
             return
-        if seq != self._latest_vibe:  # a newer vibe arrived while this one was thinking
-            log.info("vibe %r superseded by a newer one", shorten(text, 80))
+        if not self._vibes.is_latest(request):  # a newer vibe arrived while this one thought
+            log.info("vibe %r superseded by a newer one", shorten(request.text, 80))
             return
         if at is not None and at > self.performance.written:
             self.performance.schedule(at, lambda: self.apply_vibe(result, sender))
@@ -371,7 +482,7 @@ class Controller:
             self._edits_since_vibe.clear()
             self._vibe_pending = False
             for name in sorted(changed):
-                self._field_feedback(name, exclude=None)
+                self._field_feedback(name)
             self.state.title = result.title
             params = self.state.synth_params()
             transition = self.state.transition
@@ -379,10 +490,10 @@ class Controller:
         log.info("vibe -> %r", result.title)
         return [Crossfade(params, transition)]
 
-    def _vibe_done(self, seq: int) -> None:
+    def _vibe_done(self, request: VibeRequest[_VibeContext]) -> None:
         """A vibe failed: edits stop being recorded unless a newer vibe is pending."""
         with self._lock:
-            if seq == self._latest_vibe:
+            if self._vibes.is_latest(request):
                 self._vibe_pending = False
                 self._edits_since_vibe.clear()
 
@@ -400,7 +511,7 @@ class Controller:
             log.warning("vibes are unavailable: %s", exc)
 
     def close(self) -> None:
-        self._vibes.shutdown(wait=False, cancel_futures=True)
+        self._vibes.close()
 
     # --- replies -------------------------------------------------------------------------
     def tell_everyone(self, path: str, args: tuple[OscValue, ...], sender: Sender | None) -> None:
@@ -416,10 +527,20 @@ class Controller:
             for t in self.hub.targets()
         )
 
+    def throttle(self, sender: Sender, reason: str) -> None:
+        """A packet dropped by a transport's per-host budget: count it, answer (limited)."""
+        self.throttled += 1
+        self.reject(sender, reason)
+
     def reject(self, sender: Sender, reason: str) -> None:
-        """One ``/latentscore/error`` reply and one log line (both rate-limited per sender)."""
+        """One ``/latentscore/error`` reply to the sender only, and one log line.
+
+        Both are rate-limited per host (and the log lines also overall), so a flood of bad
+        packets costs a few lines a second, not one per packet.
+        """
         self.rejected += 1
-        if not self._error_rate.allow(sender.key):
+        if not self._error_rate.allow(sender.host):
             return
-        log.warning("rejected input from %s:%s: %s", sender.host, sender.port, reason)
-        self.tell_everyone(ERROR_PATH, (reason,), sender)
+        if self._log_rate.allow("all"):
+            log.warning("rejected input from %s:%s: %s", sender.host, sender.port, reason)
+        sender.reply(encode_message(ERROR_PATH, (reason,)))

@@ -76,6 +76,7 @@ class BridgeOptions:
     limits: Limits = field(default_factory=Limits)
     zeroconf: bool = True
     name: str = "LatentScore"
+    echo_own_host: bool = False  # echo a change to UDP targets on the writer's host too
     midi: MidiOptions | None = None  # MIDI in/out, maps, learn, clock (None: no MIDI)
 
 
@@ -86,7 +87,12 @@ class BridgeDaemon:
         self.options = options
         self.registry: ParamRegistry = build_registry()
         self.allow = AllowList(options.allow)
-        self.hub = FeedbackHub(options.feedback_hz)
+        limits = options.limits
+        self.hub = FeedbackHub(
+            options.feedback_hz,
+            same_host=not options.echo_own_host,
+            max_subscriptions=limits.max_subscriptions,
+        )
         self._stopped = threading.Event()
         self._stop_lock = threading.Lock()
         self._started = False
@@ -112,7 +118,7 @@ class BridgeDaemon:
             on_device=self._on_device,
         )
         udp_sock, tcp_sock = bind_sockets(options.host, options.osc_port)
-        self.udp = OscUdpServer(udp_sock, self._on_packet, self.allow)
+        self.udp = OscUdpServer(udp_sock, self._on_packet, self.allow, options.limits)
         self.controller = Controller(
             self.registry,
             self.state,
@@ -122,9 +128,8 @@ class BridgeDaemon:
             udp_target=self.udp.target,
             limits=options.limits,
         )
-        self.tcp = OscTcpServer(
-            tcp_sock, self._on_packet, self.allow, options.limits.max_packet, self.hub.remove
-        )
+        self.udp.on_drop = self.controller.throttle
+        self.tcp = OscTcpServer(tcp_sock, self._on_packet, self.allow, limits, self.hub.remove)
         self.midi: MidiBridge | None = None
         if options.midi is not None and options.midi.wanted:
             from bridge.midi_bridge import MidiBridge  # mido only when MIDI is asked for
@@ -280,11 +285,14 @@ class BridgeDaemon:
         info: dict[str, Any] = {
             "NAME": self.options.name,
             "OSC_PORT": self.osc_port,
-            "OSC_TRANSPORT": "UDP",
+            "OSC_TRANSPORT": "UDP",  # (TCP works on the same port too)
             "EXTENSIONS": dict(EXTENSIONS),
         }
         if self.options.host not in ("0.0.0.0", "::"):
             info["OSC_IP"] = self.options.host
+            info["WS_IP"] = self.options.host
+        if self.oscquery_port is not None:
+            info["WS_PORT"] = self.oscquery_port  # LISTEN runs on the HTTP port
         return info
 
     def summary(self) -> str:

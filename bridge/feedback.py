@@ -4,8 +4,12 @@ Targets are ``--send-to`` addresses, ``/latentscore/subscribe`` senders (UDP, or
 WebSocket connection itself) and OSCQuery WebSocket LISTENers. Two kinds of traffic:
 
 * **Value feedback** (:meth:`FeedbackHub.value_changed`): an accepted change of an address
-  goes to every target except the one that just wrote that address (its fader is already
-  there, and echoing it back would fight the user's hand). Per target it is coalesced and
+  goes to every target except the writer's own (its fader is already there, and echoing it
+  back would fight the user's hand). Which targets are the writer's own: the connection it
+  wrote on, subscriptions it made, and (``same_host``, on by default) every UDP target on
+  the writer's host. The last rule is what the usual set-up needs: TouchDesigner or TouchOSC
+  send from an ephemeral port and receive on ``--send-to`` host:9001, so the sender's
+  address never equals its feedback address. Per target it is coalesced and
   rate-limited: at most one flush per ``1 / rate_hz`` seconds, and within a flush only the
   latest value of each address is sent. A flusher thread does the sending, so a fader
   moving at 1 kHz costs receivers only ``rate_hz`` messages per address.
@@ -13,6 +17,12 @@ WebSocket connection itself) and OSCQuery WebSocket LISTENers. Two kinds of traf
   errors are sent at once, uncoalesced (every note matters).
 
 Sending never raises: a dead target is logged (once) and, for connections, dropped.
+
+UDP subscriptions (:meth:`FeedbackHub.subscribe`) expire ``ttl`` seconds after the last
+``/subscribe`` from them (re-subscribing renews), and a host holds at most
+``per_host`` of them (a new one replaces that host's oldest: ``oscsend`` subscribes from a
+new port every call), at most ``max_subscriptions`` overall. ``--send-to`` targets and
+connections never expire (connections go when they close).
 """
 
 from __future__ import annotations
@@ -30,6 +40,14 @@ from bridge.osc_codec import OscValue, encode_message
 log = logging.getLogger("bridge.feedback")
 
 SenderKey = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who wrote a value: its sender key, and its host when it came over UDP."""
+
+    key: SenderKey
+    host: str | None = None
 
 
 class Target(Protocol):
@@ -57,6 +75,10 @@ class UdpTarget:
     def key(self) -> SenderKey:
         return ("udp", self.addr[0], self.addr[1])
 
+    @property
+    def host(self) -> str:
+        return self.addr[0]
+
     def wants(self, path: str) -> bool:
         return True
 
@@ -71,9 +93,19 @@ class UdpTarget:
 class FeedbackHub:
     """Fan-out of feedback and streams to targets (see the module docstring)."""
 
-    def __init__(self, rate_hz: float = 30.0) -> None:
+    def __init__(
+        self,
+        rate_hz: float = 30.0,
+        *,
+        same_host: bool = True,
+        per_host: int = 16,
+        max_subscriptions: int = 256,
+    ) -> None:
         self.interval = 1.0 / rate_hz if rate_hz > 0 else 0.0
+        self.same_host = same_host
+        self.per_host, self.max_subscriptions = per_host, max_subscriptions
         self._targets: dict[SenderKey, Target] = {}
+        self._expires: dict[SenderKey, float] = {}  # UDP subscriptions: monotonic deadline
         self._pending: dict[SenderKey, dict[str, bytes]] = {}
         self._next_flush: dict[SenderKey, float] = {}
         self._cond = threading.Condition()
@@ -94,33 +126,113 @@ class FeedbackHub:
             self._targets[target.key] = target
             return target
 
+    def subscribe(self, target: Target, ttl: float) -> Target | None:
+        """Add or renew a subscription; None if the hub is full (see the module docstring).
+
+        A UDP target lasts ``ttl`` seconds from now; a connection lasts until it closes.
+        """
+        with self._cond:
+            existing = self._targets.get(target.key)
+            if isinstance(target, UdpTarget) and target.key not in self._expires:
+                if existing is not None:  # a --send-to target: permanent, just merge
+                    existing.owners |= target.owners
+                    return existing
+                mine = sorted(
+                    (deadline, key)
+                    for key, deadline in self._expires.items()
+                    if key[1] == target.host
+                )
+                if len(mine) >= self.per_host:
+                    self._drop(mine[0][1])  # the host's oldest subscription makes room
+                elif len(self._expires) >= self.max_subscriptions:
+                    return None
+            if isinstance(target, UdpTarget):
+                self._expires[target.key] = time.monotonic() + ttl
+            if existing is not None:
+                existing.owners |= target.owners
+                if isinstance(existing, ConnectionTarget):
+                    existing.subscribed = True
+                return existing
+            if isinstance(target, ConnectionTarget):
+                target.subscribed = True
+            self._targets[target.key] = target
+            self._cond.notify_all()  # the flusher now has a deadline to watch
+            return target
+
     def remove(self, key: SenderKey) -> None:
         with self._cond:
-            self._targets.pop(key, None)
-            self._pending.pop(key, None)
-            self._next_flush.pop(key, None)
+            self._drop(key)
+
+    def _drop(self, key: SenderKey) -> None:
+        self._targets.pop(key, None)
+        self._pending.pop(key, None)
+        self._next_flush.pop(key, None)
+        self._expires.pop(key, None)
 
     def remove_owned_by(self, sender: SenderKey) -> int:
-        """Drop every subscription made by ``sender``; returns how many."""
+        """End every subscription made by ``sender``; returns how many.
+
+        A connection that also LISTENs (an OSCQuery WebSocket) stays a target for what it
+        LISTENs to: only its "everything" subscription ends.
+        """
+        count = 0
         with self._cond:
-            keys = [k for k, t in self._targets.items() if k == sender or sender in t.owners]
-        for key in keys:
-            self.remove(key)
-        return len(keys)
+            for key, target in list(self._targets.items()):
+                if key != sender and sender not in target.owners:
+                    continue
+                if key in self._expires:  # a UDP subscription
+                    self._drop(key)
+                elif isinstance(target, ConnectionTarget) and target.keep_listening:
+                    target.subscribed = False
+                    target.owners.discard(sender)
+                elif isinstance(target, ConnectionTarget):
+                    self._drop(key)
+                else:  # a --send-to or MIDI target is the daemon's, not the sender's
+                    target.owners.discard(sender)
+                    continue
+                count += 1
+        return count
+
+    def remove_udp(self, host: str, port: int) -> int:
+        """End the UDP subscription at host:port (``/unsubscribe <port>``); returns 0 or 1."""
+        with self._cond:
+            key: SenderKey = ("udp", host, port)
+            if key not in self._expires:
+                return 0
+            self._drop(key)
+            return 1
+
+    def subscriptions(self) -> int:
+        """How many UDP subscriptions are alive."""
+        with self._cond:
+            return len(self._expires)
+
+    def _expire(self, now: float) -> float | None:
+        """Drop lapsed subscriptions (lock held); seconds until the next one lapses."""
+        for key in [k for k, deadline in self._expires.items() if deadline <= now]:
+            log.info("subscription %s expired (not renewed)", key)
+            self._drop(key)
+        return min(self._expires.values()) - now if self._expires else None
 
     def targets(self) -> list[Target]:
         with self._cond:
             return list(self._targets.values())
 
     # --- traffic -------------------------------------------------------------------------
+    def is_own(self, target: Target, origin: Origin) -> bool:
+        """Is ``target`` where the writer ``origin`` itself listens? (the no-echo rule)"""
+        if target.key == origin.key or origin.key in target.owners:
+            return True
+        return self.same_host and isinstance(target, UdpTarget) and target.host == origin.host
+
     def value_changed(
-        self, path: str, args: Sequence[OscValue], exclude: SenderKey | None = None
+        self, path: str, args: Sequence[OscValue], origin: Origin | None = None
     ) -> None:
-        """Queue a value for every interested target but the writer (latest value wins)."""
+        """Queue a value for every interested target but the writer's (latest value wins)."""
         packet = encode_message(path, tuple(args))
         with self._cond:
             for key, target in self._targets.items():
-                if exclude is not None and (key == exclude or exclude in target.owners):
+                if origin is not None and self.is_own(target, origin):
                     continue
                 if target.wants(path):
                     self._pending.setdefault(key, {})[path] = packet
@@ -186,9 +298,13 @@ class FeedbackHub:
                 while True:
                     if self._closed:
                         return
-                    ready, wait = self._due(time.monotonic())
+                    now = time.monotonic()
+                    lapse = self._expire(now)
+                    ready, wait = self._due(now)
                     if ready:
                         break
+                    if lapse is not None:
+                        wait = lapse if wait is None else min(wait, lapse)
                     self._cond.wait(wait)
             for target, packets in ready:
                 for packet in packets:
@@ -202,16 +318,20 @@ SendFn = Callable[[bytes], bool]
 class ConnectionTarget:
     """A TCP or WebSocket connection used as a target (it subscribed, or LISTENs).
 
-    ``listens`` limits it to some addresses (OSCQuery LISTEN); None means every address.
+    ``subscribed``: it asked for everything (``/subscribe`` over the connection); otherwise
+    it gets only the addresses in ``listens`` (OSCQuery LISTEN). ``keep_listening``: an
+    ``/unsubscribe`` ends the "everything" subscription but keeps the LISTENs (WebSocket).
     """
 
     key: SenderKey
     send_fn: SendFn
-    listens: set[str] | None = None
+    listens: set[str] = field(default_factory=set)
     owners: set[SenderKey] = field(default_factory=set)
+    subscribed: bool = False
+    keep_listening: bool = False
 
     def wants(self, path: str) -> bool:
-        return self.listens is None or path in self.listens
+        return self.subscribed or path in self.listens
 
     def send(self, packet: bytes) -> bool:
         return self.send_fn(packet)

@@ -96,18 +96,22 @@ class MidiFeedbackTarget:
     key: SenderKey
     mapper: MidiMapper
     port: Any
+    registry: ParamRegistry
     owners: set[SenderKey] = field(default_factory=set)
 
-    def wants(self, path: str) -> bool:
-        return path.startswith(PREFIX + "/") and path[len(PREFIX) + 1 :] in self._names()
+    def _name(self, path: str) -> str | None:
+        spec = self.registry.by_path(path)
+        return spec.name if spec is not None else None
 
-    def _names(self) -> set[str]:
-        return self.mapper.feedback_names()
+    def wants(self, path: str) -> bool:
+        return self._name(path) in self.mapper.feedback_names()
 
     def send(self, packet: bytes) -> bool:
         message = decode_packet(packet)
         if isinstance(message, OscMessage):
-            self.show(message.address[len(PREFIX) + 1 :], message.args)
+            name = self._name(message.address)
+            if name is not None:
+                self.show(name, message.args)
         return True
 
     def show(self, name: str, args: tuple[OscValue, ...]) -> None:
@@ -222,7 +226,7 @@ class MidiBridge:
         except Exception as exc:
             log.warning("MIDI feedback is off (no output port for %r): %s", wanted, exc)
             return
-        self.feedback = MidiFeedbackTarget(key, self.mapper, self.feedback_port)
+        self.feedback = MidiFeedbackTarget(key, self.mapper, self.feedback_port, self.registry)
         self.hub.add(self.feedback)
         for name in sorted(self.mapper.feedback_names()):  # show the current state at once
             value = self._read(name)
@@ -288,7 +292,7 @@ class MidiBridge:
 
     def apply(self, change: Change, sender: Sender | None = None) -> None:
         """Hand one change to the controller, as an OSC message from the MIDI sender."""
-        message = OscMessage(f"{PREFIX}/{change.param}", change.args, change.tags)
+        message = OscMessage(self.registry[change.param].path, change.args, change.tags)
         self.controller.handle_message(message, sender or self.midi_sender)
 
     def _read(self, name: str) -> tuple[OscValue, ...] | None:

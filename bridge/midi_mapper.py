@@ -193,7 +193,10 @@ class MidiMapper:
         if self._current_label(b) == label:
             return []  # already there: no message, no crossfade
         tags, args = _label_args(label)
-        return [Change(b.param, tags, args)]
+        field_spec = self.registry[b.param].field
+        # a number on a fader is a position: labels of ordered fields go to their label address
+        ordered = field_spec is not None and field_spec.ordered
+        return [Change(f"{b.param}/label" if ordered else b.param, tags, args)]
 
     def _cycle(self, b: Binding) -> list[Change]:
         spec = self.registry[b.param]

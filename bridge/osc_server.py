@@ -6,10 +6,20 @@ the allow list, and hand whole packets to a callback with a
 goes through the daemon's one UDP socket, so controllers see replies and feedback coming
 from the port they send to.
 
-* UDP: one datagram is one packet.
+* UDP: one datagram is one packet. Two threads, so that one flooding host cannot starve
+  the others: the *receiver* only drains the socket (a large kernel buffer), checks the
+  allow list and a per-host packet budget (``Limits.rate`` per second: over-budget packets
+  are dropped before any decoding, whatever source port they come from) and appends to
+  that host's bounded queue; the *dispatcher* takes one packet per host in turn
+  (round robin) and hands it to the controller. A flood therefore costs its own queue, not
+  the other hosts' changes.
 * TCP: OSC 1.0 size-prefixed or OSC 1.1 SLIP framing, detected per connection
   (:mod:`bridge.framing`); replies go back down the connection in the same framing. A
-  connection that sends an oversized or corrupt frame is closed (a stream cannot resync).
+  connection that sends an oversized or corrupt frame is closed (a stream cannot resync),
+  with an error and a log line. At most ``Limits.tcp_per_host`` connections per host and
+  64 overall; a connection silent for ``Limits.tcp_idle`` seconds is closed, and when all
+  64 are taken the longest-idle one (idle over 10 s) makes room for a new one, so idle
+  connections can never lock everyone out.
 """
 
 from __future__ import annotations
@@ -19,19 +29,24 @@ import itertools
 import logging
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 
-from bridge.controller import Sender
+from bridge.controller import Limits, Sender
 from bridge.feedback import ConnectionTarget, Target, UdpTarget
 from bridge.framing import FramingError, StreamDeframer, frame
 from bridge.osc_codec import encode_message
-from bridge.security import AllowList
+from bridge.security import AllowList, RateLimiter
 
 log = logging.getLogger("bridge.osc")
 
 PacketHandler = Callable[[bytes, Sender], None]
 POLL_SECONDS = 0.2  # how often blocked socket calls look up to see if we are shutting down
 MAX_TCP_CONNECTIONS = 64
+EVICT_IDLE_SECONDS = 10.0  # a full server closes a connection idle this long for a new one
+UDP_QUEUE = 256  # packets waiting per host (the receiver drops beyond; memory stays bounded)
+UDP_RCVBUF = 4 << 20  # ask the kernel for a deep buffer (it caps this at net.core.rmem_max)
 
 
 def bind_sockets(host: str, port: int, attempts: int = 20) -> tuple[socket.socket, socket.socket]:
@@ -70,13 +85,28 @@ class _Refusals:
 class OscUdpServer:
     """Receives OSC datagrams on a bound UDP socket (see the module docstring)."""
 
-    def __init__(self, sock: socket.socket, handler: PacketHandler, allow: AllowList) -> None:
+    def __init__(
+        self, sock: socket.socket, handler: PacketHandler, allow: AllowList, limits: Limits
+    ) -> None:
         self.sock = sock
         self.sock.settimeout(POLL_SECONDS)
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
         self._handler, self._allow = handler, allow
+        self._budget = RateLimiter(limits.rate)
+        self._rate = limits.rate
+        # told about each packet dropped for a host's budget (the controller answers, with
+        # its own per-host limit on error replies and log lines)
+        self.on_drop: Callable[[Sender, str], None] | None = None
         self._refused = _Refusals()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bridge-osc-udp", daemon=True)
+        self._queues: dict[str, deque[tuple[bytes, int]]] = {}
+        self._cond = threading.Condition()
+        self.dropped = 0  # packets over a host's budget or queue
+        self._receiver = threading.Thread(target=self._receive, name="bridge-osc-udp", daemon=True)
+        self._dispatcher = threading.Thread(
+            target=self._dispatch, name="bridge-osc-udp-dispatch", daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -87,22 +117,27 @@ class OscUdpServer:
         return UdpTarget(self.sock, addr)
 
     def start(self) -> None:
-        self._thread.start()
+        self._receiver.start()
+        self._dispatcher.start()
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(2.0)
+        with self._cond:
+            self._cond.notify_all()
+        self._receiver.join(2.0)
+        self._dispatcher.join(2.0)
         self.sock.close()
 
-    def _reply_fn(self, addr: tuple[str, int]) -> Callable[[bytes], bool]:
+    def _sender(self, host: str, port: int) -> Sender:
         def reply(packet: bytes) -> bool:
             with contextlib.suppress(OSError):
-                self.sock.sendto(packet, addr)
+                self.sock.sendto(packet, (host, port))
             return True
 
-        return reply
+        return Sender(("udp", host, port), host, port, "udp", reply)
 
-    def _run(self) -> None:
+    def _receive(self) -> None:
+        """Drain the socket: allow list, per-host budget, per-host queue. Nothing slower."""
         while not self._stop.is_set():
             try:
                 data, addr = self.sock.recvfrom(65536)
@@ -113,12 +148,46 @@ class OscUdpServer:
                     return
                 log.debug("udp receive error: %s", exc)  # e.g. ICMP port unreachable echoes
                 continue
-            host, port = str(addr[0]), int(addr[1])
+            host = str(addr[0])
             if not self._allow.allows(host):
                 self._refused.note(host, "UDP")
                 continue
-            sender = Sender(("udp", host, port), host, port, "udp", self._reply_fn((host, port)))
-            self._handler(data, sender)
+            if not self._budget.allow(host):
+                self._drop(host, int(addr[1]), f"more than {self._rate:g} packets/s")
+                continue
+            with self._cond:
+                queue = self._queues.get(host)
+                if queue is None:
+                    queue = self._queues[host] = deque()
+                full = len(queue) >= UDP_QUEUE
+                if not full:
+                    queue.append((data, int(addr[1])))
+                    self._cond.notify()
+            if full:
+                self._drop(host, int(addr[1]), f"{UDP_QUEUE} packets already waiting")
+
+    def _drop(self, host: str, port: int, why: str) -> None:
+        self.dropped += 1
+        if self.on_drop is not None:
+            self.on_drop(self._sender(host, port), f"rate limit: {why} from {host}; dropped")
+
+    def _dispatch(self) -> None:
+        """One packet per host in turn, until every queue is empty; then wait."""
+        while True:
+            with self._cond:
+                while not self._queues and not self._stop.is_set():
+                    self._cond.wait(POLL_SECONDS)
+                if self._stop.is_set():
+                    return
+                batch: list[tuple[str, bytes, int]] = []
+                for host in list(self._queues):
+                    queue = self._queues[host]
+                    data, port = queue.popleft()
+                    batch.append((host, data, port))
+                    if not queue:
+                        del self._queues[host]
+            for host, data, port in batch:
+                self._handler(data, self._sender(host, port))
 
 
 class _TcpConnection:
@@ -130,6 +199,10 @@ class _TcpConnection:
         self.key = ("tcp", addr[0], addr[1], cid)
         self._send_lock = threading.Lock()
         self.alive = True
+        self.last_input = time.monotonic()
+
+    def idle(self, now: float) -> float:
+        return now - self.last_input
 
     def send(self, packet: bytes) -> bool:
         if not self.alive:
@@ -154,12 +227,13 @@ class OscTcpServer:
         sock: socket.socket,
         handler: PacketHandler,
         allow: AllowList,
-        max_packet: int,
+        limits: Limits,
         on_disconnect: Callable[[tuple[object, ...]], None] | None = None,
     ) -> None:
         self.sock = sock
         self.sock.settimeout(POLL_SECONDS)
-        self._handler, self._allow, self._max_packet = handler, allow, max_packet
+        self._handler, self._allow, self._limits = handler, allow, limits
+        self._max_packet = limits.max_packet
         self._on_disconnect = on_disconnect
         self._refused = _Refusals()
         self._stop = threading.Event()
@@ -205,9 +279,9 @@ class OscTcpServer:
                 sock.close()
                 continue
             with self._lock:
-                if len(self._conns) >= MAX_TCP_CONNECTIONS:
-                    log.warning("refused TCP connection from %s: too many connections", host)
-                    sock.close()
+                refusal = self._make_room(host)
+                if refusal is not None:
+                    self._refuse(sock, host, refusal)
                     continue
                 conn = _TcpConnection(sock, (host, int(addr[1])), next(self._ids), self._max_packet)
                 self._conns[conn.cid] = conn
@@ -217,17 +291,53 @@ class OscTcpServer:
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
             thread.start()
 
+    def _make_room(self, host: str) -> str | None:
+        """Lock held: None if a connection from ``host`` may open now, else why not."""
+        mine = sum(1 for c in self._conns.values() if c.addr[0] == host)
+        if mine >= self._limits.tcp_per_host:
+            return f"{mine} connections from {host} already (limit {self._limits.tcp_per_host})"
+        if len(self._conns) < MAX_TCP_CONNECTIONS:
+            return None
+        now = time.monotonic()
+        idlest = max(self._conns.values(), key=lambda c: c.idle(now))
+        if idlest.idle(now) < EVICT_IDLE_SECONDS:
+            return f"{MAX_TCP_CONNECTIONS} connections open and all active"
+        log.info("closing the idlest TCP connection (%s) to make room", idlest.addr[0])
+        self._close_conn(idlest)
+        return None
+
+    @staticmethod
+    def _close_conn(conn: _TcpConnection) -> None:
+        conn.alive = False
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_RDWR)
+
+    def _refuse(self, sock: socket.socket, host: str, why: str) -> None:
+        """Tell the client why (in size framing: most stream clients use it), then close."""
+        log.warning("refused TCP connection from %s: %s", host, why)
+        with contextlib.suppress(OSError):
+            sock.settimeout(0.05)
+            sock.sendall(frame(encode_message("/latentscore/error", (f"refused: {why}",)), "size"))
+        sock.close()
+
     def _serve(self, conn: _TcpConnection) -> None:
         conn.sock.settimeout(POLL_SECONDS)
         sender = Sender(conn.key, conn.addr[0], conn.addr[1], "tcp", conn.send, conn.as_target)
+        idle_limit = self._limits.tcp_idle
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and conn.alive:
                 try:
                     data = conn.sock.recv(65536)
                 except TimeoutError:
+                    if conn.idle(time.monotonic()) > idle_limit:
+                        log.info("closing TCP connection from %s: idle", conn.addr[0])
+                        message = f"closing the connection: no input for {idle_limit:g} s"
+                        conn.send(encode_message("/latentscore/error", (message,)))
+                        break
                     continue
                 if not data:
                     break
+                conn.last_input = time.monotonic()
                 for packet in conn.deframer.feed(data):
                     self._handler(packet, sender)
         except FramingError as exc:

@@ -3,8 +3,13 @@
 Follows the OSCQuery proposal (Vidvox): ``GET /path`` returns the node with FULL_PATH,
 DESCRIPTION, ACCESS, TYPE, VALUE, RANGE, UNIT, OVERLOADS and CONTENTS (children);
 ``GET /path?ATTR`` returns just ``{"ATTR": ...}``; ``GET /?HOST_INFO`` describes the OSC
-server (name, port, transport, supported extensions). Errors: 404 for an unknown path,
-400 for an unknown attribute, 204 for an attribute the node does not have.
+server (name, OSC and WebSocket ports, transport, supported extensions). Errors: 404 for
+an unknown path, 400 for an unknown attribute, 204 (no body, no Content-Length) for an
+attribute the node does not have, 405 for any method but GET/HEAD.
+
+The tree holds values as leaves only (a node with CONTENTS has no TYPE or VALUE): strict
+clients such as python-oscquery refuse a tree where a node is both, and Chataigne turns
+such a node into a folder and drops its value. Deprecated input aliases are not listed.
 
 On the same port, a WebSocket client may send ``{"COMMAND": "LISTEN", "DATA": path}`` (and
 ``IGNORE``) as text; value changes of that address then arrive as binary OSC packets. It
@@ -37,7 +42,7 @@ from bridge.controller import Sender
 from bridge.feedback import ConnectionTarget, FeedbackHub
 from bridge.osc_codec import OscValue
 from bridge.registry import Access, ParamRegistry, ParamSpec
-from bridge.security import AllowList
+from bridge.security import AllowList, RateLimiter
 
 log = logging.getLogger("bridge.oscquery")
 _ws_log = logging.getLogger("bridge.oscquery.ws")
@@ -48,6 +53,7 @@ ATTRIBUTES = frozenset(
     | {"OVERLOADS", "HOST_INFO"}
 )
 EXTENSIONS = {
+    "TYPE": True,
     "ACCESS": True,
     "VALUE": True,
     "RANGE": True,
@@ -111,15 +117,12 @@ class Namespace:
         if value is not None:
             out["VALUE"] = value
         field = spec.field
-        if spec.role == "field" and field is not None:
-            overloads: list[dict[str, Any]] = [
-                {"TYPE": "i", "RANGE": [{"MIN": 0, "MAX": len(field.labels) - 1}]}
-            ]
-            if all(isinstance(v, int) for v in field.labels):
-                overloads[0]["RANGE"] = [{"VALS": list(field.labels)}]
+        if spec.role == "field" and field is not None:  # what else the address takes
             if field.ordered:
-                overloads.insert(0, {"TYPE": "s", "RANGE": [{"VALS": list(field.labels)}]})
-            out["OVERLOADS"] = overloads
+                overload = {"TYPE": "s", "RANGE": [{"VALS": [str(v) for v in field.labels]}]}
+            else:
+                overload = {"TYPE": "i", "RANGE": [{"MIN": 0, "MAX": len(field.labels) - 1}]}
+            out["OVERLOADS"] = [overload]
         return out
 
     @staticmethod
@@ -169,6 +172,7 @@ class OscQueryServer:
         self.namespace, self._host_info, self.hub = namespace, host_info, hub
         self._on_packet, self._allow = on_packet, allow
         self._ids = itertools.count(1)
+        self._log_rate = RateLimiter(5.0)
         self._loop = asyncio.new_event_loop()
         self._server: Server | None = None
         self._ready = threading.Event()
@@ -189,9 +193,18 @@ class OscQueryServer:
             self._thread.join(3.0)
 
     def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        self._loop.stop()
+        self._loop.create_task(self._close_all())
+
+    async def _close_all(self) -> None:
+        """Close every WebSocket with a close frame (1001 going away), then stop the loop."""
+        try:
+            if self._server is not None:
+                self._server.close(close_connections=True)
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+        except (TimeoutError, OSError):
+            log.debug("OSCQuery clients did not all close in time")
+        finally:
+            self._loop.stop()
 
     async def _open(self) -> Server:
         return await serve(
@@ -226,9 +239,18 @@ class OscQueryServer:
         host = str(connection.remote_address[0])
         if not self._allow.allows(host):
             return self._json(connection, HTTPStatus.FORBIDDEN, {"ERROR": "not allowed"})
+        if str(getattr(request, "method", "GET")).upper() not in ("GET", "HEAD"):
+            return self._method_not_allowed(connection)
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None  # go on with the WebSocket handshake
         return self._http(connection, request.path)
+
+    def _method_not_allowed(self, connection: ServerConnection) -> Response:
+        response = self._json(
+            connection, HTTPStatus.METHOD_NOT_ALLOWED, {"ERROR": "only GET is supported"}
+        )
+        response.headers["Allow"] = "GET, HEAD"
+        return response
 
     def _http(self, connection: ServerConnection, target: str) -> Response:
         url = urlsplit(target)
@@ -251,7 +273,10 @@ class OscQueryServer:
         response = connection.respond(status, text)
         headers = Headers(response.headers)
         del headers["Content-Type"]  # Headers is multi-valued: setting would add a second one
-        headers["Content-Type"] = "application/json" if body is not None else "text/plain"
+        if status == HTTPStatus.NO_CONTENT:  # RFC 9110: a 204 has no body and no length
+            del headers["Content-Length"]
+        else:
+            headers["Content-Type"] = "application/json" if body is not None else "text/plain"
         headers["Access-Control-Allow-Origin"] = "*"
         return Response(response.status_code, response.reason_phrase, headers, response.body)
 
@@ -267,12 +292,11 @@ class OscQueryServer:
             loop.call_soon_threadsafe(lambda: loop.create_task(_safe_send(ws, packet)))
             return True
 
-        target = ConnectionTarget(key, send, listens=set())
+        target = ConnectionTarget(key, send, keep_listening=True)
         self.hub.add(target)
 
         def as_target() -> ConnectionTarget:
-            target.listens = None  # an OSC /subscribe over the socket: everything
-            return target
+            return target  # an OSC /subscribe over the socket: the hub marks it subscribed
 
         sender = Sender(key, host, port, "ws", send, as_target)
         try:
@@ -290,17 +314,16 @@ class OscQueryServer:
         try:
             command = json.loads(text)
             name, data = str(command["COMMAND"]).upper(), str(command["DATA"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignoring a malformed OSCQuery WebSocket command: %.120s", text)
+        except (ValueError, KeyError, TypeError, RecursionError):
+            if self._log_rate.allow("ws"):
+                log.warning("ignoring a malformed OSCQuery WebSocket command: %.120s", text)
             return
-        if target.listens is None:
-            return  # already receives everything
         if name == "LISTEN" and self.namespace.registry.by_path(data) is not None:
-            target.listens.add(data)
+            target.listens.add(data)  # (bounded: only registry paths)
         elif name == "IGNORE":
             target.listens.discard(data)
-        else:
-            log.warning("ignoring OSCQuery command %s %.120s", name, data)
+        elif self._log_rate.allow("ws"):
+            log.warning("ignoring OSCQuery command %.40s %.120s", name, data)
 
 
 async def _safe_send(ws: ServerConnection, packet: bytes) -> None:

@@ -9,6 +9,16 @@ same specs: ordered fields are continuous 0..1 axes, categorical fields are labe
 
 Parsing incoming arguments also lives here (:meth:`ParamSpec.parse`): the spec that
 documents a range is the one that enforces it.
+
+Address shape (so OSCQuery clients such as python-oscquery and Chataigne accept the tree):
+every node is either a value (a leaf) or a container, never both. A fader is
+``/latentscore/<field>``; its companions live in their own containers:
+``/latentscore/step/<field>``, ``/latentscore/label/<field>`` and
+``/latentscore/index/<field>``. On a fader *any number* (int, float or bool) is a 0..1
+position, because node-osc, python-osc, sclang and every JavaScript client send a fader's
+top (``1``) as an int; a string is a label. The pre-0.2 addresses
+``/latentscore/<field>/step`` and ``/latentscore/<field>/label`` still work as input
+aliases (one release), but are not in the OSCQuery tree and get no feedback.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from enum import IntEnum
 from typing import Literal
 
 from bridge.osc_codec import OscValue
-from bridge.osc_pattern import compile_pattern, is_pattern
+from bridge.osc_pattern import compile_pattern, is_pattern, matches_compiled
 from latentscore.config import FIELDS, FieldSpec, Label, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
 
@@ -31,7 +41,10 @@ MAX_TRANSITION = 120.0
 MAX_LABEL = 64
 MAX_TEXT = 4096  # characters of a vibe or a config JSON; longer is rejected, not truncated
 
-Role = Literal["field", "step", "label", "setting", "command", "stream"]
+Role = Literal["field", "step", "label", "index", "setting", "command", "stream"]
+# Roles an address pattern may reach: values. Commands (play, stop, vibe, state, ...) must be
+# named exactly, so ``/latentscore/*`` can never stop the music or flood the vibe model.
+PATTERN_ROLES = frozenset({"field", "step", "label", "index", "setting"})
 
 
 class Access(IntEnum):
@@ -75,6 +88,7 @@ class ParamSpec:
     values: tuple[Label, ...] | None = None  # allowed values (OSCQuery RANGE VALS)
     unit: str | None = None
     field: FieldSpec | None = field(default=None, compare=False)
+    aliases: tuple[str, ...] = ()  # deprecated input paths (not in OSCQuery, no feedback)
 
     @property
     def readable(self) -> bool:
@@ -97,14 +111,14 @@ class ParamSpec:
             want = " or ".join(repr(a) if a else "no arguments" for a in self.accepts)
             raise BadValue(f"{self.path}: wrong argument types {tags!r}; expected {want}")
         value = args[0] if args else None
-        if self.role == "field":
+        if self.role in ("field", "label", "index"):
             assert self.field is not None
-            return _parse_field(self.field, sig, value)
+            return _parse_field(self, tags, sig, value)
         if self.role == "step":
             return _bounded_int(self.path, value, -MAX_STEP, MAX_STEP)
         if self.role == "setting":
             return self._parse_setting(sig, value)
-        return self._parse_command(sig, value)
+        return self._parse_command(tags, sig, value)
 
     def _parse_setting(self, sig: str, value: OscValue) -> float | int:
         lo, hi = self.minimum, self.maximum
@@ -116,7 +130,7 @@ class ParamSpec:
             raise BadValue(f"{self.path}: {value!r} is outside {lo:g}..{hi:g}")
         return number
 
-    def _parse_command(self, sig: str, value: OscValue) -> object:
+    def _parse_command(self, tags: str, sig: str, value: OscValue) -> object:
         if self.type_tag == "s":
             text = str(value)
             if len(text) > MAX_TEXT:
@@ -124,8 +138,22 @@ class ParamSpec:
             return text
         if self.name == "subscribe":
             return None if sig == "" else _bounded_int(self.path, value, 1, 65535)
+        if self.name in ("state", "unsubscribe") and tags[:1] in ("i", "h"):
+            port = int(value)  # type: ignore[call-overload]
+            if MIN_REPLY_PORT <= port <= 65535:
+                return ReplyPort(port)  # (send-only tools: oscsend uses a new port per call)
         # triggers (play, stop, state): a button's release (0 / False) is not a press
         return sig == "" or bool(value)
+
+
+MIN_REPLY_PORT = 1024  # below: a button value (1 = press), not a port
+
+
+@dataclass(frozen=True)
+class ReplyPort:
+    """``/state <port>`` / ``/unsubscribe <port>``: act for the sender's host at this port."""
+
+    port: int
 
 
 def normalise_tags(tags: str) -> str:
@@ -147,19 +175,31 @@ def _bounded_int(path: str, value: OscValue, lo: int, hi: int) -> int:
     return int(value)
 
 
-def _parse_field(spec: FieldSpec, sig: str, value: OscValue) -> FieldValue:
-    path = f"{PREFIX}/{spec.name}"
-    if sig == "f" and spec.ordered:
+def _parse_field(param: ParamSpec, tags: str, sig: str, value: OscValue) -> FieldValue:
+    """A field value from a fader (``field``), ``label`` or ``index`` address.
+
+    Fader of an ordered field: any number is a 0..1 position, a string a label. Categorical
+    field: a string is a label, a whole number an index. ``label``: a label (density's labels
+    are ints). ``index``: a label index. A bool counts as a number only on a fader.
+    """
+    spec, path = param.field, param.path
+    assert spec is not None
+    is_bool = tags[:1] in ("T", "F")
+    if param.role == "field" and spec.ordered and sig in ("f", "i"):
         pos = float(value)  # type: ignore[arg-type]
         if not (math.isfinite(pos) and 0.0 <= pos <= 1.0):
             raise BadValue(f"{path}: position {value!r} is outside 0..1")
         pos = round(pos, 6)  # float32 on the wire: 0.8 arrives as 0.800000011920929
         return FieldValue(spec.nearest_label(pos), pos)
-    if sig in ("i", "f"):
-        if all(isinstance(label, int) for label in spec.labels):  # density: the int is the label
-            label: Label = _bounded_int(path, value, min(spec.labels), max(spec.labels))  # type: ignore[type-var, arg-type]
-        else:
-            label = spec.labels[_bounded_int(path, value, 0, len(spec.labels) - 1)]
+    if is_bool:
+        raise BadValue(f"{path}: a bool is not a {spec.name} label or index")
+    int_labels = all(isinstance(label, int) for label in spec.labels)
+    if sig in ("i", "f") and param.role == "label" and int_labels:
+        label: Label = _bounded_int(path, value, min(spec.labels), max(spec.labels))  # type: ignore[type-var, arg-type]
+        if label not in spec.labels:
+            raise BadValue(f"{path}: {label!r} is not a {spec.name} label")
+    elif sig in ("i", "f"):
+        label = spec.labels[_bounded_int(path, value, 0, len(spec.labels) - 1)]
     else:
         text = str(value)
         if len(text) > MAX_LABEL:
@@ -189,6 +229,10 @@ class ParamRegistry:
         self._by_name = {s.name: s for s in specs}
         if len(self._by_path) != len(specs) or len(self._by_name) != len(specs):
             raise ValueError("duplicate parameter name or path")
+        self._aliases = {alias: s for s in specs for alias in s.aliases}
+        if self._aliases.keys() & self._by_path.keys():
+            raise ValueError("an alias shadows a parameter path")
+        self._patterned = [s for s in specs if s.role in PATTERN_ROLES]
 
     def __iter__(self) -> Iterator[ParamSpec]:
         return iter(self._by_path.values())
@@ -200,15 +244,28 @@ class ParamRegistry:
         return self._by_name[name]
 
     def by_path(self, path: str) -> ParamSpec | None:
+        """The spec at a canonical path (aliases are not paths: see :meth:`resolve`)."""
         return self._by_path.get(path)
 
+    def resolve(self, address: str) -> ParamSpec | None:
+        """The spec an exact address names: its path or a deprecated alias."""
+        return self._by_path.get(address) or self._aliases.get(address)
+
+    def aliases(self) -> list[tuple[str, ParamSpec]]:
+        """(deprecated alias, spec it names) pairs, in documentation order."""
+        return list(self._aliases.items())
+
     def match(self, pattern: str) -> list[ParamSpec]:
-        """Specs whose path the OSC address pattern matches (raises PatternError if bad)."""
+        """Specs an address (pattern) names; raises PatternError for a malformed pattern.
+
+        A pattern reaches only values (:data:`PATTERN_ROLES`) at their canonical paths; the
+        match is linear in the address length (see :mod:`bridge.osc_pattern`).
+        """
         if not is_pattern(pattern):
-            spec = self._by_path.get(pattern)
+            spec = self.resolve(pattern)
             return [spec] if spec is not None else []
-        regex = compile_pattern(pattern)
-        return [s for s in self._by_path.values() if regex.match(s.path)]
+        compiled = compile_pattern(pattern)
+        return [s for s in self._patterned if matches_compiled(compiled, s.path)]
 
     def readable(self) -> list[ParamSpec]:
         """Specs with a current value (what ``/latentscore/state`` replies with)."""
@@ -216,63 +273,72 @@ class ParamRegistry:
 
 
 def _field_specs(spec: FieldSpec) -> list[ParamSpec]:
-    path = f"{PREFIX}/{spec.name}"
+    name, path = spec.name, f"{PREFIX}/{spec.name}"
     labels = ", ".join(str(v) for v in spec.labels)
-    if spec.ordered:
+    label_tag = "i" if all(isinstance(v, int) for v in spec.labels) else "s"
+    index = ParamSpec(
+        f"{name}/index",
+        f"{PREFIX}/index/{name}",
+        "index",
+        f"The {name} label as an index 0..{len(spec.labels) - 1} ({labels}).",
+        type_tag="i",
+        accepts=("i", "f"),
+        access=Access.READ_WRITE,
+        minimum=0,
+        maximum=len(spec.labels) - 1,
+        field=spec,
+    )
+    if not spec.ordered:
         main = ParamSpec(
-            spec.name,
+            name,
             path,
             "field",
-            f"{spec.description} Float 0..1 moves continuously between labels; a label "
-            f"({labels}) or {_int_meaning(spec)} jumps to it.",
-            type_tag="f",
-            accepts=("f", "i", "s"),
-            access=Access.READ_WRITE,
-            minimum=0.0,
-            maximum=1.0,
-            field=spec,
-        )
-        step = ParamSpec(
-            f"{spec.name}/step",
-            f"{path}/step",
-            "step",
-            f"Move {spec.name} by n labels (+1 up, -1 down; saturates at the ends).",
-            type_tag="i",
-            accepts=("i", "f"),
-            minimum=-MAX_STEP,
-            maximum=MAX_STEP,
-            field=spec,
-        )
-        label = ParamSpec(
-            f"{spec.name}/label",
-            f"{path}/label",
-            "label",
-            f"The {spec.name} label nearest to the current position (read-only).",
-            type_tag="i" if spec.name == "density" else "s",
-            access=Access.READ,
-            values=spec.labels,
-            field=spec,
-        )
-        return [main, step, label]
-    return [
-        ParamSpec(
-            spec.name,
-            path,
-            "field",
-            f"{spec.description} A label ({labels}) or {_int_meaning(spec)}.",
+            f"{spec.description} A label ({labels}); a whole number is a label index.",
             type_tag="s",
             accepts=("s", "i", "f"),
             access=Access.READ_WRITE,
             values=spec.labels,
             field=spec,
         )
-    ]
-
-
-def _int_meaning(spec: FieldSpec) -> str:
-    if all(isinstance(v, int) for v in spec.labels):
-        return "an int (the value itself)"
-    return f"a label index 0..{len(spec.labels) - 1}"
+        return [main, index]
+    main = ParamSpec(
+        name,
+        path,
+        "field",
+        f"{spec.description} A fader: any number 0..1 (int, float or bool) is a position "
+        f"between labels; a label ({labels}) jumps to it.",
+        type_tag="f",
+        accepts=("f", "i", "s"),
+        access=Access.READ_WRITE,
+        minimum=0.0,
+        maximum=1.0,
+        field=spec,
+    )
+    step = ParamSpec(
+        f"{name}/step",
+        f"{PREFIX}/step/{name}",
+        "step",
+        f"Move {name} by n labels (+1 up, -1 down; saturates at the ends).",
+        type_tag="i",
+        accepts=("i", "f"),
+        minimum=-MAX_STEP,
+        maximum=MAX_STEP,
+        field=spec,
+        aliases=(f"{path}/step",),
+    )
+    label = ParamSpec(
+        f"{name}/label",
+        f"{PREFIX}/label/{name}",
+        "label",
+        f"The {name} label nearest to the fader ({labels}); setting it jumps there.",
+        type_tag=label_tag,
+        accepts=(label_tag, "f") if label_tag == "i" else ("s",),
+        access=Access.READ_WRITE,
+        values=spec.labels,
+        field=spec,
+        aliases=(f"{path}/label",),
+    )
+    return [main, step, label, index]
 
 
 def _control_specs() -> list[ParamSpec]:
@@ -307,7 +373,7 @@ def _control_specs() -> list[ParamSpec]:
             access=rw,
             minimum=0.0,
             maximum=MAX_TRANSITION,
-            unit="seconds",
+            unit="time.second",  # the OSCQuery proposal's unit name
         ),
         p(
             "seed",
@@ -348,7 +414,8 @@ def _control_specs() -> list[ParamSpec]:
         p(
             "state",
             "command",
-            "Reply to the sender with every current value.",
+            "Reply with every current value: to the sender, or with an int port >= 1024 to "
+            "that port on the sender's host (for send-only tools such as oscsend).",
             type_tag="I",
             accepts=trigger,
             access=w,
@@ -356,7 +423,9 @@ def _control_specs() -> list[ParamSpec]:
         p(
             "subscribe",
             "command",
-            "Add the sender (at its source port, or the port given) as a feedback target.",
+            "Add the sender (at its source port, or the port given) as a feedback target. "
+            "UDP subscriptions expire after --subscription-ttl seconds (default 300) unless "
+            "renewed by subscribing again; TCP/WebSocket ones last as long as the connection.",
             type_tag="i",
             accepts=("", "i", "f"),
             access=w,
@@ -366,7 +435,8 @@ def _control_specs() -> list[ParamSpec]:
         p(
             "unsubscribe",
             "command",
-            "Remove the sender's feedback subscription.",
+            "Remove the sender's feedback subscriptions (with an int port >= 1024: the one "
+            "at that port on the sender's host).",
             type_tag="I",
             accepts=trigger,
             access=w,
@@ -478,4 +548,6 @@ def address_table(registry: ParamRegistry) -> list[tuple[str, str, str, str]]:
         else:
             rng = ""
         rows.append((spec.path, tags, rng, spec.description))
+    for alias, spec in registry.aliases():
+        rows.append((alias, "", "", f"Deprecated alias of {spec.path} (input only)."))
     return rows

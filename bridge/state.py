@@ -85,6 +85,8 @@ class BridgeState:
                 return (self.labels[name],)
             if spec.role == "field":
                 return (float(self.positions[name]),)
+            if spec.role == "index":
+                return (spec.field.labels.index(self.labels[name]),)
             return None
         values: dict[str, tuple[OscValue, ...]] = {
             "transition": (float(self.transition),),

@@ -67,7 +67,7 @@ def main() -> None:
         bridge.send_message(f"{P}/brightness", i / 60)
         time.sleep(0.05)
     print("tempo one label up, then a partial config")
-    bridge.send_message(f"{P}/tempo/step", 1)
+    bridge.send_message(f"{P}/step/tempo", 1)
     bridge.send_message(f"{P}/config", json.dumps({"bass": "walking", "rhythm": "brush"}))
     time.sleep(2)
     print("a vibe (needs the daemon's model); the title comes back")

@@ -128,15 +128,25 @@ def parse_sets(pairs: list[str]) -> MusicConfigUpdate:
 
 
 def load_config_file(path: Path) -> MusicConfig:
+    """Read a JSON config file; any problem with it is one error line and exit status 2."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"cannot read config file {str(path)!r}: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        fail(f"config file {str(path)!r} is not UTF-8 text: {exc.reason} at byte {exc.start}")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         fail(f"config file {str(path)!r} is not valid JSON: {exc}")
-    return MusicConfig.model_validate(data)
+    except RecursionError:
+        fail(f"config file {str(path)!r} is not a config: JSON nested too deeply")
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        fail(f"config file {str(path)!r} is not a config: {str(exc)[:120]}")
+    try:
+        return MusicConfig.model_validate(data)
+    except RecursionError:
+        fail(f"config file {str(path)!r} is not a config: values nested too deeply")
 
 
 def build_config(config: Path | None, preset: str | None, sets: list[str]) -> MusicConfig:
@@ -512,6 +522,17 @@ def bridge(
         Path | None,
         typer.Option("--learn-file", help="Where learned controls are saved."),
     ] = None,
+    echo_own_host: Annotated[
+        bool,
+        typer.Option(
+            "--echo-own-host",
+            help="Also send a change back to UDP targets on the sender's own host.",
+        ),
+    ] = False,
+    subscription_ttl: Annotated[
+        float,
+        typer.Option("--subscription-ttl", help="Seconds a UDP /subscribe lasts unless renewed."),
+    ] = 300.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Run the bridge: steer the music live over OSC (TouchDesigner, Max, Unity) or MIDI.
@@ -549,6 +570,8 @@ def bridge(
             learn=learn,
             learn_params=learn_params,
             learn_file=learn_file,
+            echo_own_host=echo_own_host,
+            subscription_ttl=subscription_ttl,
             verbose=verbose,
         )
 

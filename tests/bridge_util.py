@@ -92,10 +92,12 @@ def wait_for(condition: Callable[[], Any], timeout: float = 5.0, what: str = "co
 class OscClient:
     """A UDP OSC client that also collects everything sent back to it (on a thread)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, bind: str = HOST) -> None:
+        """A client of the daemon at HOST:``port``, sending from ``bind`` (e.g. 127.0.0.2:
+        the daemon then sees another host, whose changes it does echo to this one)."""
         self.target = (HOST, port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((HOST, 0))
+        self.sock.bind((bind, 0))
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.received: list[tuple[float, OscMessage]] = []

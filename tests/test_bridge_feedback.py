@@ -14,7 +14,7 @@ P = "/latentscore"
 
 def test_feedback_reaches_others_but_not_the_writer() -> None:
     with running_daemon() as daemon:
-        a, b = OscClient(daemon.osc_port), OscClient(daemon.osc_port)
+        a, b = OscClient(daemon.osc_port), OscClient(daemon.osc_port, bind="127.0.0.2")
         try:
             for c in (a, b):
                 c.send(f"{P}/subscribe")
@@ -22,12 +22,12 @@ def test_feedback_reaches_others_but_not_the_writer() -> None:
                 c.clear()
             a.send(f"{P}/brightness", 0.3)
             assert b.wait(f"{P}/brightness").args == (pytest.approx(0.3),)
-            assert b.wait(f"{P}/brightness/label").args == ("dark",)
+            assert b.wait(f"{P}/label/brightness").args == ("dark",)
             # the writer gets the label it did not write, in the same flush, but no echo
-            assert a.wait(f"{P}/brightness/label").args == ("dark",)
+            assert a.wait(f"{P}/label/brightness").args == ("dark",)
             assert not a.messages(f"{P}/brightness")
             # a Step's outcome is news to its sender too
-            a.send(f"{P}/brightness/step", 1)
+            a.send(f"{P}/step/brightness", 1)
             assert a.wait(f"{P}/brightness", lambda m: m.args[0] == 0.5).args == (0.5,)
             assert b.wait(f"{P}/brightness", lambda m: m.args[0] == 0.5).args == (0.5,)
         finally:
@@ -35,9 +35,54 @@ def test_feedback_reaches_others_but_not_the_writer() -> None:
             b.close()
 
 
+def test_touchdesigner_setup_gets_no_echo_of_its_own_moves() -> None:
+    """Send from an ephemeral port, receive on --send-to: the writer's host hears nothing
+    of its own fader, but does hear another host's moves and the label of its own."""
+    td_in = OscClient(9)  # TouchDesigner's OSC In on :9001 (here: any free port)
+    td_out = OscClient(9)  # its OSC Out, sending from an ephemeral port
+    try:
+        with running_daemon(send_to=[("127.0.0.1", td_in.port)]) as daemon:
+            other = OscClient(daemon.osc_port, bind="127.0.0.2")
+            try:
+                td_out.target = other.target
+                for i in range(1, 11):
+                    td_out.send(f"{P}/brightness", i / 10)
+                assert td_in.wait(f"{P}/label/brightness", lambda m: m.args == ("very_bright",))
+                other.send(f"{P}/space", 0.9)
+                assert td_in.wait(f"{P}/space").args == (pytest.approx(0.9),)
+                assert not td_in.messages(f"{P}/brightness")  # never its own fader back
+            finally:
+                other.close()
+        with running_daemon(send_to=[("127.0.0.1", td_in.port)], echo_own_host=True) as daemon:
+            td_in.clear()
+            td_out.target = ("127.0.0.1", daemon.osc_port)
+            td_out.send(f"{P}/brightness", 0.25)  # configurable: --echo-own-host
+            assert td_in.wait(f"{P}/brightness").args == (pytest.approx(0.25),)
+    finally:
+        td_in.close()
+        td_out.close()
+
+
+def test_errors_go_to_the_sender_only() -> None:
+    listener = OscClient(9, bind="127.0.0.2")  # a --send-to target on another host
+    try:
+        with running_daemon(send_to=[("127.0.0.2", listener.port)]) as daemon:
+            sender = OscClient(daemon.osc_port)
+            try:
+                sender.send(f"{P}/tempo", "warp")
+                assert "tempo" in sender.wait(f"{P}/error").args[0]
+                sender.send(f"{P}/tempo", "fast")
+                listener.wait(f"{P}/label/tempo")
+                assert not listener.messages(f"{P}/error")
+            finally:
+                sender.close()
+    finally:
+        listener.close()
+
+
 def test_feedback_is_rate_limited_and_the_latest_value_wins() -> None:
     with running_daemon(feedback_hz=20.0) as daemon:
-        fader, watcher = OscClient(daemon.osc_port), OscClient(daemon.osc_port)
+        fader, watcher = OscClient(daemon.osc_port), OscClient(daemon.osc_port, bind="127.0.0.2")
         try:
             watcher.send(f"{P}/subscribe")
             watcher.wait(f"{P}/title")

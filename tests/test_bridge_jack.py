@@ -41,11 +41,11 @@ client.send("/latentscore/subscribe")
 P = "/latentscore"
 moves = [
     (P + "/brightness", 0.2), (P + "/brightness", 0.8), (P + "/space", "vast"),
-    (P + "/tempo/step", 1), (P + "/config", '{"bass": "walking", "rhythm": "soft_four"}'),
-    (P + "/echo", 0.7), (P + "/volume", 0.5), (P + "/density", 6), (P + "/stop", 1),
+    (P + "/step/tempo", 1), (P + "/config", '{"bass": "walking", "rhythm": "soft_four"}'),
+    (P + "/echo", 0.7), (P + "/volume", 0.5), (P + "/label/density", 6), (P + "/stop", 1),
     (P + "/play", 1), (P + "/vibe", "dark rain"), (P + "/mode", "dorian"),
     (P + "/motion", 0.9), (P + "/config", '{"pad": "cinematic", "tempo": {"step": -2}}'),
-    (P + "/volume", 0.9), (P + "/brightness/step", -1), (P + "/seed", 99),
+    (P + "/volume", 0.9), (P + "/step/brightness", -1), (P + "/seed", 99),
     (P + "/human", 0.1), (P + "/texture", "stars"), (P + "/grain", "warm"),
 ]
 start = time.monotonic()
@@ -94,7 +94,7 @@ def test_daemon_plays_on_jack_while_steered_over_osc() -> None:
     assert state[P + "/mode"] == ["dorian"]
     assert state[P + "/pad"] == ["cinematic"]
     assert state[P + "/texture"] == ["stars"]
-    assert state[P + "/grain/label"] == ["warm"]
+    assert state[P + "/label/grain"] == ["warm"]
     assert state[P + "/seed"] == [99]
     assert state[P + "/volume"] == [pytest.approx(0.9)]
     assert state[P + "/playing"] == [1]

@@ -53,22 +53,39 @@ def test_every_field_takes_a_label_an_index_and_ordered_a_float(
     state = client.state()
     for name, spec in FIELDS.items():
         expected = spec.labels[-1]
-        got = state[f"{P}/{name}/label" if spec.ordered else f"{P}/{name}"][0]
+        got = state[f"{P}/label/{name}" if spec.ordered else f"{P}/{name}"][0]
         assert got == expected, name
-    for name in FIELDS:  # int: index, except density whose labels are ints
-        client.send(f"{P}/{name}", 2 if name == "density" else 1)
+    for name in FIELDS:  # an index at /index/<field>
+        client.send(f"{P}/index/{name}", 1)
     state = client.state()
     for name, spec in FIELDS.items():
-        expected = 2 if name == "density" else spec.labels[1]
-        got = state[f"{P}/{name}/label" if spec.ordered else f"{P}/{name}"][0]
-        assert got == expected, name
+        got = state[f"{P}/label/{name}" if spec.ordered else f"{P}/{name}"][0]
+        assert got == spec.labels[1], name
+        assert state[f"{P}/index/{name}"] == (1,), name
+    for name, spec in FIELDS.items():  # a label at /label/<field> (density's are ints)
+        if spec.ordered:
+            client.send(f"{P}/label/{name}", spec.labels[2])
+    state = client.state()
+    for name, spec in FIELDS.items():
+        if spec.ordered:
+            assert state[f"{P}/label/{name}"] == (spec.labels[2],), name
+    for name, spec in FIELDS.items():  # on a fader any number is a position: 1 is the top
+        client.send(f"{P}/{name}", 1 if spec.ordered else 0)
+    state = client.state()
+    for name, spec in FIELDS.items():
+        if spec.ordered:
+            assert state[f"{P}/{name}"] == (1.0,) and state[f"{P}/label/{name}"] == (
+                spec.labels[-1],
+            ), name
+        else:
+            assert state[f"{P}/{name}"] == (spec.labels[0],), name
     ordered = [n for n, s in FIELDS.items() if s.ordered]
     for name in ordered:
         client.send(f"{P}/{name}", 0.63)
     state = client.state()
     for name in ordered:
         assert state[f"{P}/{name}"][0] == pytest.approx(0.63, abs=1e-6), name
-        assert state[f"{P}/{name}/label"][0] == FIELDS[name].nearest_label(0.63)
+        assert state[f"{P}/label/{name}"][0] == FIELDS[name].nearest_label(0.63)
 
     # the engine got the in-between positions, not the labels' (density 2 + 4 * 0.63)
     def arrived() -> bool:
@@ -80,12 +97,12 @@ def test_every_field_takes_a_label_an_index_and_ordered_a_float(
 
 def test_step_moves_labels_and_saturates(daemon: BridgeDaemon, client: OscClient) -> None:
     client.send(f"{P}/brightness", "medium")
-    client.send(f"{P}/brightness/step", 1)
-    assert client.state()[f"{P}/brightness/label"] == ("bright",)
-    client.send(f"{P}/brightness/step", 5)
-    assert client.state()[f"{P}/brightness/label"] == ("very_bright",)
-    client.send(f"{P}/brightness/step", -1.0)  # integral floats are fine (TouchOSC sends f)
-    assert client.state()[f"{P}/brightness/label"] == ("bright",)
+    client.send(f"{P}/step/brightness", 1)
+    assert client.state()[f"{P}/label/brightness"] == ("bright",)
+    client.send(f"{P}/step/brightness", 5)
+    assert client.state()[f"{P}/label/brightness"] == ("very_bright",)
+    client.send(f"{P}/step/brightness", -1.0)  # integral floats are fine (TouchOSC sends f)
+    assert client.state()[f"{P}/label/brightness"] == ("bright",)
     wait_for(lambda: engine_params(daemon).brightness == 0.75, what="engine brightness 0.75")
 
 
@@ -93,11 +110,11 @@ def test_config_json_full_and_partial(daemon: BridgeDaemon, client: OscClient) -
     full = MusicConfig(tempo="fast", mode="dorian", bass="walking", density=5)
     client.send(f"{P}/config", full.to_json())
     state = client.state()
-    assert state[f"{P}/tempo/label"] == ("fast",)
+    assert state[f"{P}/label/tempo"] == ("fast",)
     assert state[f"{P}/bass"] == ("walking",)
     client.send(f"{P}/config", json.dumps({"tempo": {"step": -1}, "root": "f#"}))
     state = client.state()
-    assert state[f"{P}/tempo/label"] == ("medium",)
+    assert state[f"{P}/label/tempo"] == ("medium",)
     assert state[f"{P}/root"] == ("f#",)
     assert state[f"{P}/mode"] == ("dorian",)  # untouched by the partial update
     wait_for(lambda: engine_params(daemon).root == 6, what="engine root f#")
@@ -143,7 +160,7 @@ def test_vibe_crossfades_and_is_acknowledged_with_the_title(
     client.send(f"{P}/vibe", "a dark cellar at night")
     assert client.wait(f"{P}/title").args == ("Night Cellar",)
     state = client.state()
-    assert state[f"{P}/brightness/label"] == ("very_dark",)
+    assert state[f"{P}/label/brightness"] == ("very_dark",)
     assert state[f"{P}/pad"] == ("dark_sustained",)
     assert state[f"{P}/title"] == ("Night Cellar",)
     # a crossfade (a new engine), not a glide
@@ -165,18 +182,18 @@ def test_address_patterns(daemon: BridgeDaemon, client: OscClient) -> None:
     assert state[f"{P}/space"] == (pytest.approx(0.9),)
     client.send(f"{P}/[bs]pace", "dry")
     client.send(f"{P}/te?po", "very_slow")
-    client.send(f"{P}/*/step", 1)  # every ordered field up one label
+    client.send(f"{P}/step/*", 1)  # every ordered field up one label
     state = client.state()
-    assert state[f"{P}/space/label"] == ("small",)
-    assert state[f"{P}/tempo/label"] == ("slow",)
-    assert state[f"{P}/brightness/label"] == ("very_bright",)  # saturated
+    assert state[f"{P}/label/space"] == ("small",)
+    assert state[f"{P}/label/tempo"] == ("slow",)
+    assert state[f"{P}/label/brightness"] == ("very_bright",)  # saturated
     # validated in full first: "dry" is not a brightness, so neither field changes
     client.clear()
     client.send(f"{P}/{{space,brightness}}", "dry")
     assert "brightness" in str(client.wait(f"{P}/error").args[0])
     state = client.state()
-    assert state[f"{P}/space/label"] == ("small",)
-    assert state[f"{P}/brightness/label"] == ("very_bright",)
+    assert state[f"{P}/label/space"] == ("small",)
+    assert state[f"{P}/label/brightness"] == ("very_bright",)
     client.send(f"{P}/[abc", 1)
     assert "unclosed" in str(client.wait(f"{P}/error", lambda m: "unclosed" in m.args[0]).args[0])
 
@@ -186,7 +203,7 @@ def test_bundle_with_future_timetag_lands_on_its_sample(
 ) -> None:
     client.send(f"{P}/brightness", "dark")
     client.send(f"{P}/space", "small")
-    assert client.state()[f"{P}/space/label"] == ("small",)
+    assert client.state()[f"{P}/label/space"] == ("small",)
     when = time.time() + 0.9
     bundle = encode_bundle(
         unix_to_timetag(when),
@@ -197,8 +214,8 @@ def test_bundle_with_future_timetag_lands_on_its_sample(
     expected_sample = daemon.performance.clock.sample_at_unix(when)
     # not before its time (the render thread is only ~0.4 s ahead of the device)
     state = client.state()
-    assert state[f"{P}/brightness/label"] == ("dark",)
-    assert state[f"{P}/space/label"] == ("small",)
+    assert state[f"{P}/label/brightness"] == ("dark",)
+    assert state[f"{P}/label/space"] == ("small",)
     wait_for(lambda: len(daemon.performance.applied) > applied_before, 5.0, "scheduled change")
     target, applied = daemon.performance.applied[-1]
     assert applied == target  # rendered exactly up to the timetag's sample
@@ -209,8 +226,8 @@ def test_bundle_with_future_timetag_lands_on_its_sample(
     )
     assert heard_at == pytest.approx(when, abs=0.15)
     state = client.state()
-    assert state[f"{P}/brightness/label"] == ("bright",)
-    assert state[f"{P}/space/label"] == ("vast",)  # both in one bundle, applied together
+    assert state[f"{P}/label/brightness"] == ("bright",)
+    assert state[f"{P}/label/space"] == ("vast",)  # both in one bundle, applied together
 
 
 def test_immediate_past_and_nested_bundles_apply_now(client: OscClient) -> None:
@@ -220,7 +237,7 @@ def test_immediate_past_and_nested_bundles_apply_now(client: OscClient) -> None:
     client.send_raw(past)
     state = client.state()
     assert state[f"{P}/mode"] == ("major",)
-    assert state[f"{P}/echo/label"] == ("heavy",)
+    assert state[f"{P}/label/echo"] == ("heavy",)
     assert state[f"{P}/root"] == ("d",)
 
 
@@ -230,12 +247,12 @@ def test_tcp_in_both_framings(daemon: BridgeDaemon, framing: str) -> None:
     try:
         tcp.send(f"{P}/grain", "gritty")
         tcp.send(f"{P}/state")
-        assert tcp.recv(f"{P}/grain/label").args == ("gritty",)
+        assert tcp.recv(f"{P}/label/grain").args == ("gritty",)
         tcp.send(f"{P}/grain", "nonsense")
         assert "grain" in str(tcp.recv(f"{P}/error").args[0])
         tcp.send(f"{P}/grain", "warm")
         tcp.send(f"{P}/state")
-        assert tcp.recv(f"{P}/grain/label").args == ("warm",)
+        assert tcp.recv(f"{P}/label/grain").args == ("warm",)
     finally:
         tcp.close()
 
@@ -248,7 +265,7 @@ def test_tcp_frames_split_across_reads_and_oversized_frames(daemon: BridgeDaemon
         )
         for i in range(0, len(data), 7):  # dribbled in small pieces
             tcp.send_bytes(data[i : i + 7])
-        assert tcp.recv(f"{P}/attack/label").args == ("soft",)
+        assert tcp.recv(f"{P}/label/attack").args == ("soft",)
         tcp.send_bytes(b"\x7f\xff\xff\xff")  # claims a 2 GB packet
         assert "size prefix" in str(tcp.recv(f"{P}/error").args[0])
         with pytest.raises(AssertionError, match="closed"):
@@ -263,7 +280,7 @@ def test_subscribe_with_a_port_and_unsubscribe(daemon: BridgeDaemon, client: Osc
         client.send(f"{P}/subscribe", listener.port)
         listener.wait(f"{P}/title")  # a new subscriber gets the full state at once
         listener.clear()
-        other = OscClient(daemon.osc_port)
+        other = OscClient(daemon.osc_port, bind="127.0.0.2")  # another machine, as it were
         try:
             other.send(f"{P}/motion", 0.2)
             assert listener.wait(f"{P}/motion").args == (pytest.approx(0.2),)
@@ -288,13 +305,13 @@ def test_edits_made_while_a_vibe_is_thinking_survive_it() -> None:
             client.send(f"{P}/tempo", "very_fast")  # before the vibe: replaced by it
             client.send(f"{P}/vibe", "a dark cellar at night")
             client.send(f"{P}/space", "vast")  # after the vibe was asked for: kept
-            client.send(f"{P}/motion/step", 1)
+            client.send(f"{P}/step/motion", 1)
             assert client.wait(f"{P}/title").args == ("Night Cellar",)
             state = client.state()
-            assert state[f"{P}/brightness/label"] == ("very_dark",)  # from the vibe
-            assert state[f"{P}/tempo/label"] == ("slow",)  # the vibe's (default) tempo
-            assert state[f"{P}/space/label"] == ("vast",)
-            assert state[f"{P}/motion/label"] == ("medium",)  # slow (default) + 1
+            assert state[f"{P}/label/brightness"] == ("very_dark",)  # from the vibe
+            assert state[f"{P}/label/tempo"] == ("slow",)  # the vibe's (default) tempo
+            assert state[f"{P}/label/space"] == ("vast",)
+            assert state[f"{P}/label/motion"] == ("medium",)  # slow (default) + 1
         finally:
             client.close()
 
@@ -306,7 +323,7 @@ def test_vibes_with_the_real_fast_model() -> None:
             client.send(f"{P}/vibe", "frantic chase, 132 bpm, no drums")
             assert client.wait(f"{P}/title", timeout=30).args == ("Frantic Chase 132 Bpm No Drums",)
             state = client.state()
-            assert state[f"{P}/tempo/label"] == ("very_fast",)
+            assert state[f"{P}/label/tempo"] == ("very_fast",)
             assert state[f"{P}/rhythm"] == ("none",)
         finally:
             client.close()

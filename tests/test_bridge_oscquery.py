@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
 from bridge.daemon import BridgeDaemon
@@ -54,14 +56,21 @@ def test_namespace_lists_every_address_with_its_attributes(daemon: BridgeDaemon)
         node = found[spec.path]
         assert node["DESCRIPTION"] == spec.description
         assert node["ACCESS"] == int(spec.access)
+    # a node is a value or a container, never both (python-oscquery and Chataigne need it)
+    for path, node in found.items():
+        assert not ("CONTENTS" in node and ("TYPE" in node or "VALUE" in node)), path
     tempo = found[f"{P}/tempo"]
     assert tempo["TYPE"] == "f" and tempo["RANGE"] == [{"MIN": 0.0, "MAX": 1.0}]
     assert tempo["OVERLOADS"][0] == {"TYPE": "s", "RANGE": [{"VALS": list(FIELDS["tempo"].labels)}]}
-    assert set(tempo["CONTENTS"]) == {"step", "label"}
+    assert "CONTENTS" not in tempo
+    for group in ("step", "label", "index"):
+        assert f"{P}/{group}/tempo" in found
+        assert found[f"{P}/{group}"]["ACCESS"] == 0
+    assert f"{P}/tempo/step" not in found  # deprecated aliases are input only
     mode = found[f"{P}/mode"]
     assert mode["TYPE"] == "s" and mode["RANGE"] == [{"VALS": list(FIELDS["mode"].labels)}]
     assert found[f"{P}/level"]["TYPE"] == "ff" and "VALUE" not in found[f"{P}/level"]
-    assert found[f"{P}/transition"]["UNIT"] == ["seconds"]
+    assert found[f"{P}/transition"]["UNIT"] == ["time.second"]  # the proposal's unit name
 
 
 def test_values_attributes_host_info_and_errors(daemon: BridgeDaemon) -> None:
@@ -73,7 +82,7 @@ def test_values_attributes_host_info_and_errors(daemon: BridgeDaemon) -> None:
     finally:
         client.close()
     assert get(daemon, f"{P}/space?VALUE") == (200, {"VALUE": [0.875]})
-    assert get(daemon, f"{P}/space/label?VALUE") == (200, {"VALUE": ["vast"]})
+    assert get(daemon, f"{P}/label/space?VALUE") == (200, {"VALUE": ["vast"]})
     assert get(daemon, f"{P}/mode?VALUE") == (200, {"VALUE": ["dorian"]})
     status, node = get(daemon, f"{P}/space/")
     assert status == 200 and node["VALUE"] == [0.875]
@@ -82,11 +91,62 @@ def test_values_attributes_host_info_and_errors(daemon: BridgeDaemon) -> None:
     assert status == 200
     assert info["OSC_PORT"] == daemon.osc_port and info["OSC_TRANSPORT"] == "UDP"
     assert info["EXTENSIONS"]["LISTEN"] is True and info["EXTENSIONS"]["VALUE"] is True
+    assert info["EXTENSIONS"]["TYPE"] is True and info["WS_PORT"] == daemon.oscquery_port
+    assert info["OSC_IP"] == "127.0.0.1"
     assert get(daemon, f"{P}/nowhere")[0] == 404
     assert get(daemon, f"{P}/tempo?BOGUS")[0] == 400
     assert get(daemon, f"{P}/play?VALUE")[0] == 204  # write-only
     assert get(daemon, f"{P}?TYPE")[0] == 204  # a container has no type
     assert get(daemon, f"{P}/level?VALUE") == (200, {})  # a stream: no value to report
+
+
+def _raw_http(daemon: BridgeDaemon, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", daemon.oscquery_port or 0), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and b" 204 " in chunks[0]:
+                break
+        return b"".join(chunks)
+
+
+def test_status_codes_follow_http(daemon: BridgeDaemon) -> None:
+    reply = _raw_http(daemon, f"GET {P}/play?VALUE HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    head = reply.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 204") and b"content-length" not in head
+    for method in ("POST", "PUT", "DELETE"):
+        request = f"{method} {P}/tempo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        reply = _raw_http(daemon, request.encode())
+        assert reply.startswith(b"HTTP/1.1 405"), (method, reply[:60])
+        assert b"allow: get, head" in reply.lower()
+
+
+def test_listen_works_after_subscribe_and_unsubscribe(daemon: BridgeDaemon) -> None:
+    client = OscClient(daemon.osc_port)
+    try:
+        with connect(f"ws://127.0.0.1:{daemon.oscquery_port}/") as ws:
+            ws.send(encode_message(f"{P}/subscribe"))
+            while _next_osc(ws).address != f"{P}/title":  # the state a subscriber gets
+                pass
+            ws.send(encode_message(f"{P}/unsubscribe"))
+            ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": f"{P}/echo"}))
+            _sync(ws)
+            client.send(f"{P}/grain", "warm")  # not LISTENed: not sent any more
+            client.send(f"{P}/echo", 0.375)
+            message = _next_osc(ws)
+            assert message.address == f"{P}/echo" and message.args == (pytest.approx(0.375),)
+    finally:
+        client.close()
+
+
+def test_websocket_clients_get_a_close_frame_at_shutdown() -> None:
+    with running_daemon() as daemon, connect(f"ws://127.0.0.1:{daemon.oscquery_port}/") as ws:
+        daemon.stop()
+        with pytest.raises(ConnectionClosedOK) as closed:
+            while True:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
 
 
 def _next_osc(ws: Any, timeout: float = 5.0) -> OscMessage:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bridge.controller import Limits
-from bridge.osc_codec import encode_message
+from bridge.osc_codec import encode_bundle, encode_message, unix_to_timetag
 from bridge.security import AllowList, RateLimiter, parse_host_port
 from latentscore.player import NullOutput
 from tests.bridge_util import OscClient, running_daemon, wait_for
@@ -33,12 +33,28 @@ BAD: list[tuple[bytes, str]] = [
     (encode_message(f"{P}/tempo", (b"blob",)), "wrong argument types"),
     (encode_message(f"{P}/tempo", (1.5,)), "outside 0..1"),
     (encode_message(f"{P}/tempo", (float("nan"),)), "outside 0..1"),
-    (encode_message(f"{P}/tempo", (9,)), "outside 0..4"),
+    (encode_message(f"{P}/tempo", (9,)), "outside 0..1"),
+    (encode_message(f"{P}/index/tempo", (9,)), "outside 0..4"),
+    (encode_message(f"{P}/mode", (True,)), "bool"),
+    (encode_message(f"{P}/*"), "wrong argument types"),  # (never play/stop/state)
+    (encode_message(f"{P}/st*"), "wrong argument types"),
+    (encode_message(f"{P}/" + "*" * 30 + "x"), "unknown address"),
+    (encode_message(f"{P}/{{a,b"), "unclosed"),
+    (encode_message(f"{P}/config", ("[" * 5000,)), "config"),
+    (encode_message(f"{P}/config", ('{"tempo": ' + "9" * 5000 + "}",)), "config"),
+    (
+        encode_bundle(unix_to_timetag(time.time() + 3600), [encode_message(f"{P}/tempo", (0.5,))]),
+        "limit is 60 s",
+    ),
+    (
+        encode_bundle(1, [encode_message(f"{P}/tempo", (0.5,)), encode_message(f"{P}/x", (1,))]),
+        "whole bundle",
+    ),
     (encode_message(f"{P}/tempo", ("ludicrous",)), "allowed"),
     (encode_message(f"{P}/tempo", ("z" * 20000,)), "label is invalid"),
     (encode_message(f"{P}/tempo", (0.5, 0.5)), "wrong argument types"),
-    (encode_message(f"{P}/tempo/step", (1000,)), "outside -64..64"),
-    (encode_message(f"{P}/mode/step", (1,)), "unknown address"),
+    (encode_message(f"{P}/step/tempo", (1000,)), "outside -64..64"),
+    (encode_message(f"{P}/step/mode", (1,)), "unknown address"),
     (encode_message(f"{P}/mode", (0.5,)), "whole number"),
     (encode_message(f"{P}/volume", (2.0,)), "outside 0..1"),
     (encode_message(f"{P}/seed", (-1,)), "outside 0..2147483647"),
@@ -69,7 +85,7 @@ def test_bad_input_gets_an_error_reply_and_changes_nothing() -> None:
             assert client.state() == before
             assert daemon.controller.rejected == len(BAD)
             client.send(f"{P}/tempo", "fast")  # and it still works
-            assert client.state()[f"{P}/tempo/label"] == ("fast",)
+            assert client.state()[f"{P}/label/tempo"] == ("fast",)
         finally:
             client.close()
 
@@ -77,7 +93,7 @@ def test_bad_input_gets_an_error_reply_and_changes_nothing() -> None:
 def test_rate_limit_per_sender_and_packet_size_limit() -> None:
     limits = Limits(max_packet=1024, rate=50.0, error_rate=100.0)
     with running_daemon(limits=limits) as daemon:
-        flood, calm = OscClient(daemon.osc_port), OscClient(daemon.osc_port)
+        flood, calm = OscClient(daemon.osc_port), OscClient(daemon.osc_port, bind="127.0.0.2")
         try:
             for i in range(200):
                 flood.send(f"{P}/motion", (i % 100) / 100)
@@ -85,7 +101,7 @@ def test_rate_limit_per_sender_and_packet_size_limit() -> None:
             assert daemon.controller.throttled > 0
             # another sender is not affected by the flood
             calm.send(f"{P}/grain", "warm")
-            assert calm.state()[f"{P}/grain/label"] == ("warm",)
+            assert calm.state()[f"{P}/label/grain"] == ("warm",)
             calm.clear()
             calm.send(f"{P}/config", '{"tempo": "fast"}' + " " * 1100)
             assert "exceeds 1024" in calm.wait(f"{P}/error").args[0]
@@ -165,7 +181,7 @@ def test_cli_daemon_shuts_down_cleanly_on_sigterm(tmp_path: Path) -> None:
         client = OscClient(port)
         try:
             client.send(f"{P}/tempo", "fast")
-            assert client.state()[f"{P}/tempo/label"] == ("fast",)
+            assert client.state()[f"{P}/label/tempo"] == ("fast",)
         finally:
             client.close()
         proc.terminate()

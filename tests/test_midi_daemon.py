@@ -51,7 +51,7 @@ def test_cc_changes_the_parameter_and_is_echoed_over_osc(backend: Any, tmp_path:
             what="OSC feedback of the MIDI change",
         )
         assert echoed[-1].args == (1.0,)
-        assert wait_for(lambda: client.messages(f"{P}/space/label"))[-1].args[-1] == "vast"
+        assert wait_for(lambda: client.messages(f"{P}/label/space"))[-1].args[-1] == "vast"
         port.send(mido.Message("sysex", data=[1, 2, 3]))  # junk is ignored, not fatal
         port.send(mido.Message("control_change", control=30, value=0))
         wait_for(lambda: daemon.state.positions["space"] == 0.0, what="the daemon still runs")

@@ -163,7 +163,7 @@ def test_notes_program_changes_and_buttons() -> None:
     assert mapper.handle(cc(20, 0)) == []
     assert mapper.handle(cc(41, 127)) == [Change("play", "i", (1,))]
     assert mapper.handle(mido.Message("note_on", note=62, velocity=1)) == [
-        Change("density", "i", (6,))
+        Change("density/label", "i", (6,))  # a number on a fader is a position
     ]
     assert mapper.handle(mido.Message("pitchwheel", pitch=100)) == []
     assert mapper.handle(cc(99, 5)) == []
