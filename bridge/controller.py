@@ -114,6 +114,9 @@ class Limits:
 
 
 LOG_RATE = 50.0  # rejection log lines per second, all hosts together
+# Full-state replies (/state, /subscribe) per second per host: each is ~80 packets, so
+# without this a subscribe flood would be amplified 80-fold onto the network.
+STATE_RATE = 20.0
 
 
 @dataclass
@@ -151,6 +154,7 @@ class Controller:
         self._rate = RateLimiter(limits.rate)
         self._error_rate = RateLimiter(limits.error_rate)
         self._log_rate = RateLimiter(LOG_RATE)
+        self._state_rate = RateLimiter(STATE_RATE)
         self._vibes: VibeWorker[_VibeContext] = VibeWorker(self._resolve_vibe, self._vibe_cancelled)
         self._scheduled = 0  # timetagged messages waiting (bounded by limits.max_scheduled)
         # Field edits that arrive while a vibe is being resolved were made after it, so they
@@ -390,9 +394,11 @@ class Controller:
         if handler is not None:
             handler(p.value, sender)
         elif name == "state":
+            if not p.value or not self._may_send_state(sender):
+                return
             if isinstance(p.value, ReplyPort):  # a send-only tool names where to answer
                 self.send_state(self._udp_target((sender.host, p.value.port)).send)
-            elif p.value:
+            else:
                 self.send_state(sender.reply)
         elif name == "subscribe":
             self._subscribe(p.value if isinstance(p.value, int) else None, sender)
@@ -414,7 +420,14 @@ class Controller:
             self.reject(sender, f"{PREFIX}/subscribe: too many subscriptions; try again later")
             return
         log.info("subscribed %s (from %s)", added.key, sender.key)
-        self.send_state(added.send)
+        if self._may_send_state(sender):
+            self.send_state(added.send)
+
+    def _may_send_state(self, sender: Sender) -> bool:
+        if self._state_rate.allow(sender.host):
+            return True
+        self.reject(sender, f"more than {STATE_RATE:g} state replies/s; this one was not sent")
+        return False
 
     def _no_learn(self, value: object, sender: Sender) -> None:
         self.reject(sender, f"{PREFIX}/learn: no MIDI input (start the bridge with --midi-in)")

@@ -102,6 +102,7 @@ class OscUdpServer:
         self._stop = threading.Event()
         self._queues: dict[str, deque[tuple[bytes, int]]] = {}
         self._cond = threading.Condition()
+        self.received = 0  # datagrams read from the socket
         self.dropped = 0  # packets over a host's budget or queue
         self._receiver = threading.Thread(target=self._receive, name="bridge-osc-udp", daemon=True)
         self._dispatcher = threading.Thread(
@@ -148,6 +149,7 @@ class OscUdpServer:
                     return
                 log.debug("udp receive error: %s", exc)  # e.g. ICMP port unreachable echoes
                 continue
+            self.received += 1
             host = str(addr[0])
             if not self._allow.allows(host):
                 self._refused.note(host, "UDP")

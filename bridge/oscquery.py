@@ -114,8 +114,7 @@ class Namespace:
         if spec.unit:
             out["UNIT"] = [spec.unit]
         value = self.value(spec)
-        if value is not None:
-            out["VALUE"] = value
+        out["VALUE"] = value if value is not None else placeholder(spec)
         field = spec.field
         if spec.role == "field" and field is not None:  # what else the address takes
             if field.ordered:
@@ -147,12 +146,25 @@ class Namespace:
         spec = self.registry.by_path(path)
         if attr == "VALUE" and (spec is None or not spec.readable):
             return HTTPStatus.NO_CONTENT, None
+        if attr == "VALUE" and spec is not None and spec.role == "stream":
+            return HTTPStatus.OK, {}  # readable, but no value to report (it streams)
         node = self.node(path)
-        if attr == "VALUE" and "VALUE" not in node:
-            return HTTPStatus.OK, {}  # readable, but no value yet (streams)
         if attr not in node:
             return HTTPStatus.NO_CONTENT, None
         return HTTPStatus.OK, {attr: node[attr]}
+
+
+_NEUTRAL: dict[str, OscValue] = {"f": 0.0, "i": 0, "s": "", "I": None, "T": True, "F": False}
+
+
+def placeholder(spec: ParamSpec) -> list[OscValue]:
+    """A VALUE for a method with nothing to read (write-only or a stream), by its TYPE.
+
+    python-oscquery refuses a method node without VALUE ("a node is a container or has
+    values"), and Chataigne creates a parameter's type from it. ACCESS tells readers it is
+    not a current value; ``GET path?VALUE`` still answers 204 (write-only) or ``{}``.
+    """
+    return [_NEUTRAL.get(tag, 0) for tag in spec.type_tag] or [None]
 
 
 class OscQueryServer:

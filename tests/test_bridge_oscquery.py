@@ -69,7 +69,9 @@ def test_namespace_lists_every_address_with_its_attributes(daemon: BridgeDaemon)
     assert f"{P}/tempo/step" not in found  # deprecated aliases are input only
     mode = found[f"{P}/mode"]
     assert mode["TYPE"] == "s" and mode["RANGE"] == [{"VALS": list(FIELDS["mode"].labels)}]
-    assert found[f"{P}/level"]["TYPE"] == "ff" and "VALUE" not in found[f"{P}/level"]
+    level = found[f"{P}/level"]  # a stream: a placeholder VALUE, as strict clients need one
+    assert level["TYPE"] == "ff" and level["VALUE"] == [0.0, 0.0] and level["ACCESS"] == 1
+    assert found[f"{P}/play"]["VALUE"] == [None] and found[f"{P}/play"]["ACCESS"] == 2
     assert found[f"{P}/transition"]["UNIT"] == ["time.second"]  # the proposal's unit name
 
 
