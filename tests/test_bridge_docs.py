@@ -16,5 +16,7 @@ def test_readme_documents_every_bridge_address() -> None:
     for spec in build_registry():
         if spec.field is None:
             assert f"`{spec.path}`" in section, spec.path
-    for suffix in ("", "/step", "/label"):
-        assert f"`/latentscore/<field>{suffix}`" in section
+    for group in ("step", "label", "index"):
+        assert f"`/latentscore/{group}/<field>`" in section
+    assert "`/latentscore/<field>`" in section
+    assert "`/latentscore/<field>/step`" in section  # the deprecated aliases are named

@@ -54,9 +54,9 @@ public class LatentScoreOsc : MonoBehaviour
     // A game event: +1 raises tension one step on several ordered fields, -1 lowers it.
     public void Tension(int steps)
     {
-        _client.Send("/latentscore/tempo/step", steps);
-        _client.Send("/latentscore/density/step", steps);
-        _client.Send("/latentscore/brightness/step", -steps);
+        _client.Send("/latentscore/step/tempo", steps);
+        _client.Send("/latentscore/step/density", steps);
+        _client.Send("/latentscore/step/brightness", -steps);
     }
 
     // A continuous game value (0..1), e.g. the player's speed, as a fader.
