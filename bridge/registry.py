@@ -549,5 +549,6 @@ def address_table(registry: ParamRegistry) -> list[tuple[str, str, str, str]]:
             rng = ""
         rows.append((spec.path, tags, rng, spec.description))
     for alias, spec in registry.aliases():
-        rows.append((alias, "", "", f"Deprecated alias of {spec.path} (input only)."))
+        tags = " | ".join(a or "(none)" for a in spec.accepts)
+        rows.append((alias, tags, "", f"Deprecated alias of {spec.path} (input only)."))
     return rows
