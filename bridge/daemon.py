@@ -129,6 +129,7 @@ class BridgeDaemon:
             limits=options.limits,
         )
         self.udp.on_drop = self.controller.throttle
+        self.udp.on_unreachable = self.hub.unreachable
         self.tcp = OscTcpServer(tcp_sock, self._on_packet, self.allow, limits, self.hub.remove)
         self.midi: MidiBridge | None = None
         if options.midi is not None and options.midi.wanted:

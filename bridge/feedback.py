@@ -22,7 +22,8 @@ UDP subscriptions (:meth:`FeedbackHub.subscribe`) expire ``ttl`` seconds after t
 ``/subscribe`` from them (re-subscribing renews), and a host holds at most
 ``per_host`` of them (a new one replaces that host's oldest: ``oscsend`` subscribes from a
 new port every call), at most ``max_subscriptions`` overall. ``--send-to`` targets and
-connections never expire (connections go when they close).
+connections never expire (connections go when they close). A UDP subscriber whose port
+the network reports unreachable (ICMP, on Linux) is dropped at once; elsewhere it lapses.
 """
 
 from __future__ import annotations
@@ -201,6 +202,17 @@ class FeedbackHub:
                 return 0
             self._drop(key)
             return 1
+
+    def unreachable(self, addr: tuple[str, int]) -> None:
+        """The network reported ``addr`` unreachable: drop a UDP subscription there.
+
+        (``--send-to`` targets stay: a tool started after the daemon is normal.)
+        """
+        key: SenderKey = ("udp", addr[0], addr[1])
+        with self._cond:
+            if key in self._expires:
+                log.info("dropping subscriber %s:%d: unreachable", *addr)
+                self._drop(key)
 
     def subscriptions(self) -> int:
         """How many UDP subscriptions are alive."""

@@ -28,6 +28,7 @@ import contextlib
 import itertools
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -47,6 +48,9 @@ MAX_TCP_CONNECTIONS = 64
 EVICT_IDLE_SECONDS = 10.0  # a full server closes a connection idle this long for a new one
 UDP_QUEUE = 256  # packets waiting per host (the receiver drops beyond; memory stays bounded)
 UDP_RCVBUF = 4 << 20  # ask the kernel for a deep buffer (it caps this at net.core.rmem_max)
+# Linux: queue ICMP errors (port unreachable) with the address they are about, so a dead
+# subscriber can be named and dropped (socket.IP_RECVERR is missing from some Pythons).
+IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
 
 
 def bind_sockets(host: str, port: int, attempts: int = 20) -> tuple[socket.socket, socket.socket]:
@@ -92,12 +96,19 @@ class OscUdpServer:
         self.sock.settimeout(POLL_SECONDS)
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
+        self._errqueue = False
+        if sys.platform.startswith("linux") and self.sock.family == socket.AF_INET:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+                self._errqueue = True
         self._handler, self._allow = handler, allow
         self._budget = RateLimiter(limits.rate)
         self._rate = limits.rate
         # told about each packet dropped for a host's budget (the controller answers, with
         # its own per-host limit on error replies and log lines)
         self.on_drop: Callable[[Sender, str], None] | None = None
+        # told about each address the kernel reported unreachable (ICMP port unreachable)
+        self.on_unreachable: Callable[[tuple[str, int]], None] | None = None
         self._refused = _Refusals()
         self._stop = threading.Event()
         self._queues: dict[str, deque[tuple[bytes, int]]] = {}
@@ -148,6 +159,7 @@ class OscUdpServer:
                 if self._stop.is_set():
                     return
                 log.debug("udp receive error: %s", exc)  # e.g. ICMP port unreachable echoes
+                self._read_errors()
                 continue
             self.received += 1
             host = str(addr[0])
@@ -167,6 +179,18 @@ class OscUdpServer:
                     self._cond.notify()
             if full:
                 self._drop(host, int(addr[1]), f"{UDP_QUEUE} packets already waiting")
+
+    def _read_errors(self) -> None:
+        """Drain the socket's error queue: which destinations were unreachable (Linux)."""
+        if not self._errqueue:
+            return
+        for _ in range(64):
+            try:
+                _, _, _, addr = self.sock.recvmsg(1, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            except OSError:
+                return
+            if addr and self.on_unreachable is not None:
+                self.on_unreachable((str(addr[0]), int(addr[1])))
 
     def _drop(self, host: str, port: int, why: str) -> None:
         self.dropped += 1

@@ -322,3 +322,22 @@ def test_idle_tcp_connections_cannot_lock_others_out() -> None:
         finally:
             for sock in idle:
                 sock.close()
+
+
+def test_a_dead_subscriber_is_dropped() -> None:
+    with running_daemon() as daemon:
+        listener = OscClient(daemon.osc_port)
+        listener.send(f"{P}/subscribe")
+        listener.wait(f"{P}/title")
+        assert daemon.hub.subscriptions() == 1
+        listener.close()  # the tool quits without unsubscribing
+        other = OscClient(daemon.osc_port, bind="127.0.0.2")
+        try:
+            for i in range(20):  # changes to send it: the kernel answers "port unreachable"
+                other.send(f"{P}/echo", i / 20)
+                if daemon.hub.subscriptions() == 0:
+                    break
+                time.sleep(0.05)
+            wait_for(lambda: daemon.hub.subscriptions() == 0, what="the dead subscriber dropped")
+        finally:
+            other.close()
