@@ -51,6 +51,7 @@ UDP_RCVBUF = 4 << 20  # ask the kernel for a deep buffer (it caps this at net.co
 # Linux: queue ICMP errors (port unreachable) with the address they are about, so a dead
 # subscriber can be named and dropped (socket.IP_RECVERR is missing from some Pythons).
 IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
+DROP_NOTICE_HZ = 20.0  # dropped-packet notices (error reply + log line) per host per second
 
 
 def bind_sockets(host: str, port: int, attempts: int = 20) -> tuple[socket.socket, socket.socket]:
@@ -113,6 +114,7 @@ class OscUdpServer:
         self._stop = threading.Event()
         self._queues: dict[str, deque[tuple[bytes, int]]] = {}
         self._cond = threading.Condition()
+        self._next_notice: dict[str, float] = {}  # host -> when a drop may be reported again
         self.received = 0  # datagrams read from the socket
         self.dropped = 0  # packets over a host's budget or queue
         self._receiver = threading.Thread(target=self._receive, name="bridge-osc-udp", daemon=True)
@@ -193,9 +195,19 @@ class OscUdpServer:
                 self.on_unreachable((str(addr[0]), int(addr[1])))
 
     def _drop(self, host: str, port: int, why: str) -> None:
+        """Count a dropped packet; tell the controller at most DROP_NOTICE_HZ times per host.
+
+        Kept cheap on purpose (no lock, no objects per packet): under a flood this runs
+        tens of thousands of times a second on the receiver thread.
+        """
         self.dropped += 1
-        if self.on_drop is not None:
-            self.on_drop(self._sender(host, port), f"rate limit: {why} from {host}; dropped")
+        now = time.monotonic()
+        if self.on_drop is None or now < self._next_notice.get(host, 0.0):
+            return
+        if len(self._next_notice) > 4096:  # bounded, whatever the number of hosts
+            self._next_notice.clear()
+        self._next_notice[host] = now + 1.0 / DROP_NOTICE_HZ
+        self.on_drop(self._sender(host, port), f"rate limit: {why} from {host}; dropped")
 
     def _dispatch(self) -> None:
         """One packet per host in turn, until every queue is empty; then wait."""

@@ -201,7 +201,7 @@ def test_a_flooding_host_cannot_starve_another() -> None:
             out, _ = flood.communicate(timeout=10)
             sent, seconds = out.split()
             assert int(sent) / float(seconds) > 15000  # it really flooded
-            assert daemon.controller.throttled > 1000
+            assert daemon.udp.dropped > 1000 and daemon.controller.throttled > 0
             print(
                 f"flood: {sent} packets in {float(seconds):.1f} s; slowest change {slowest:.3f} s"
             )
