@@ -18,9 +18,9 @@ import time
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import ThreadingOSCUDPServer
-from pythonosc.udp_client import SimpleUDPClient
 
 P = "/latentscore"
 
@@ -51,6 +51,22 @@ def timed_bundle(seconds_ahead: float, address: str, value: object) -> OscBundle
     return builder.build()
 
 
+class Bridge:
+    """Sends to the bridge from the listening server's socket (python-osc messages)."""
+
+    def __init__(self, server: ThreadingOSCUDPServer, target: tuple[str, int]) -> None:
+        self.sock, self.target = server.socket, target
+
+    def send_message(self, address: str, value: object) -> None:
+        message = OscMessageBuilder(address)
+        for arg in value if isinstance(value, list) else [value]:
+            message.add_arg(arg)
+        self.send(message.build())
+
+    def send(self, packet: OscBundle | OscMessage) -> None:
+        self.sock.sendto(packet.dgram, self.target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -59,8 +75,10 @@ def main() -> None:
     args = parser.parse_args()
 
     server = listen(args.listen)
-    bridge = SimpleUDPClient(args.host, args.port)
-    bridge.send_message(f"{P}/subscribe", args.listen)  # feedback to our listening port
+    # Send from the listening socket: error replies go to the port a message came from, and
+    # the bridge never echoes our own fader moves back to us (it knows they are ours).
+    bridge = Bridge(server, (args.host, args.port))
+    bridge.send_message(f"{P}/subscribe", [])  # feedback to this (our listening) address
 
     print("sweeping brightness 0 -> 1 over 3 s (a fader: one float per message)")
     for i in range(61):
