@@ -35,6 +35,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from latentscore.audio_device import OutputBackend, OutputHandle, Samples
+from latentscore.thread_priority import raise_current_thread
 
 log = logging.getLogger(__name__)
 
@@ -566,6 +567,7 @@ class OutputLoop:
 
     def _work(self) -> None:
         ring = self.ring
+        log.debug("%s: render worker priority: %s", self._name, raise_current_thread())
         try:
             while not self._halt.is_set() and not self._source_done:
                 with self._cond:
