@@ -46,8 +46,9 @@ PacketHandler = Callable[[bytes, Sender], None]
 POLL_SECONDS = 0.2  # how often blocked socket calls look up to see if we are shutting down
 MAX_TCP_CONNECTIONS = 64
 EVICT_IDLE_SECONDS = 10.0  # a full server closes a connection idle this long for a new one
+MAX_DATAGRAM = 65536
 UDP_QUEUE = 256  # packets waiting per host (the receiver drops beyond; memory stays bounded)
-UDP_RCVBUF = 4 << 20  # ask the kernel for a deep buffer (it caps this at net.core.rmem_max)
+UDP_RCVBUF = 16 << 20  # bytes of kernel buffer asked for (capped by rmem_max unless forced)
 # Linux: queue ICMP errors (port unreachable) with the address they are about, so a dead
 # subscriber can be named and dropped (socket.IP_RECVERR is missing from some Pythons).
 IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
@@ -168,10 +169,19 @@ class OscUdpServer:
         return Sender(("udp", host, port), host, port, "udp", reply)
 
     def _receive(self) -> None:
-        """Drain the socket: allow list, per-host budget, per-host queue. Nothing slower."""
+        """Drain the socket: allow list, per-host budget, per-host queue. Nothing slower.
+
+        Datagrams are read into one reused buffer and copied out at their own size: a fresh
+        64 KiB buffer per ``recvfrom`` is a mmap and munmap each time under the daemon's
+        malloc tuning (16 KB mmap threshold), which cut the rate this thread keeps up with
+        from over 20,000 to under 5,000 packets a second.
+        """
+        buffer = bytearray(MAX_DATAGRAM)
+        view = memoryview(buffer)
         while not self._stop.is_set():
             try:
-                data, addr = self.sock.recvfrom(65536)
+                size, addr = self.sock.recvfrom_into(buffer)
+                data = bytes(view[:size])
             except TimeoutError:
                 continue
             except OSError as exc:
@@ -379,10 +389,13 @@ class OscTcpServer:
         conn.sock.settimeout(POLL_SECONDS)
         sender = Sender(conn.key, conn.addr[0], conn.addr[1], "tcp", conn.send, conn.as_target)
         idle_limit = self._limits.tcp_idle
+        buffer = bytearray(MAX_DATAGRAM)  # reused (see OscUdpServer._receive)
+        view = memoryview(buffer)
         try:
             while not self._stop.is_set() and conn.alive:
                 try:
-                    data = conn.sock.recv(65536)
+                    size = conn.sock.recv_into(buffer)
+                    data = bytes(view[:size])
                 except TimeoutError:
                     if conn.idle(time.monotonic()) > idle_limit:
                         log.info("closing TCP connection from %s: idle", conn.addr[0])
