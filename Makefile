@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml latentscore/models/_halfgemm.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install --retries 1 torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install -e '.[dev,external,expressive]'
+	$(BIN)/python -m pip install -e '.[dev,external,expressive,link]'
 	touch $(STAMP)
 
 demo: venv

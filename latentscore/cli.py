@@ -501,6 +501,14 @@ def bridge(
     clock: Annotated[
         str, typer.Option("--clock", help="MIDI clock: none, out (send) or in (follow).")
     ] = "none",
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Join an Ableton Link session: tempo follows or leads, bars on Link's "
+            "4-beat phase (needs: pip install 'latentscore[link]').",
+        ),
+    ] = False,
     learn: Annotated[
         bool, typer.Option("--learn", help="Guided MIDI learn of the main controls at start.")
     ] = False,
@@ -546,6 +554,7 @@ def bridge(
             midi_list=midi_list,
             midi_api=midi_api,
             clock=clock,
+            link=link,
             learn=learn,
             learn_params=learn_params,
             learn_file=learn_file,
