@@ -103,6 +103,9 @@ def resolve_item(
     Vibe text is answered by ``model`` here, so this may take a model call: streams and
     live generators run it off the audio path (and off the event loop).
     """
+    to_streamable = getattr(item, "to_streamable", None)
+    if callable(to_streamable):  # a 0.1.8 Track: content with its own timing
+        item = to_streamable()
     if isinstance(item, Streamable):
         duration = item.duration if item.duration is not None else duration
         transition = (

@@ -115,7 +115,11 @@ def reference_crossfade(first: float, second: float, transition: float, seed: in
     head = performer.render(boundary)
     performer.crossfade_to(to_synth_params(GROOVE), transition)
     tail = performer.render(round((first + second) * SR) - boundary)
-    return np.concatenate([head, tail])
+    out = np.concatenate([head, tail])
+    # every performance ends with a 50 ms equal-power fade over the last item's final samples
+    fade = round(0.05 * SR)
+    out[-fade:] *= np.sin(np.arange(fade, 0, -1) / fade * (np.pi / 2)).astype(np.float32)
+    return out
 
 
 @pytest.mark.parametrize("chunk_seconds", [0.05, 0.37, 1.0, 2.9])
