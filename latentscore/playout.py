@@ -99,6 +99,11 @@ class Playout:
         self._lock = threading.Lock()  # one renderer at a time (player worker or caller)
         self._started = False
         self._sounded = False
+        # Notes are composed up to a bar ahead of the audio: keep the ones not yet sounded
+        # (and, while collecting, all since the collect began) so each collect() gets
+        # exactly the notes whose onsets fall inside its audio.
+        self._notes: list[NoteEvent] = []
+        self._collect_from: int | None = None
 
     @property
     def position(self) -> int:
@@ -119,12 +124,14 @@ class Playout:
                     if step:
                         parts.append(self.timeline.render(step))
                         remaining -= step
+                        if not self._sounded:
+                            self._sounded = True
+                            emit_stream(self.hooks, "first_audio_chunk")
             except Exception as exc:
                 emit_stream(self.hooks, "error", error=exc)
                 raise
-            if parts and not self._sounded:
-                self._sounded = True
-                emit_stream(self.hooks, "first_audio_chunk")
+            finally:
+                self._keep_notes()
             if not parts:
                 return np.zeros(0, dtype=np.float32)
             return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -149,20 +156,19 @@ class Playout:
         Notes are those whose onset falls inside the returned audio, on its own clock.
         """
         start = self.position
-        self.timeline.events()  # drop notes that belong to audio rendered before
-        parts: list[Samples] = []
-        notes: list[NoteEvent] = []
-        for block in self.take(limit):
-            parts.append(block)
-            notes.extend(self.timeline.events())
-        notes.extend(self.timeline.events())
+        self._collect_from = start
+        try:
+            parts = list(self.take(limit))
+        finally:
+            self._collect_from = None
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         stop = start + len(samples)
         inside = [
             replace(e, start_sample=e.start_sample - start) if start else e
-            for e in notes
+            for e in self._notes
             if start <= e.start_sample < stop
         ]
+        self._notes = [e for e in self._notes if e.start_sample >= stop]
         return Audio(
             samples,
             self.args.sample_rate,
@@ -171,6 +177,12 @@ class Playout:
             tempo_bpm=self.first_bpm(),
             metadata=self.info(start, stop),
         )
+
+    def _keep_notes(self) -> None:
+        keep_from = self.position if self._collect_from is None else self._collect_from
+        fresh = self.timeline.events()
+        if fresh or self._notes:
+            self._notes = [e for e in (*self._notes, *fresh) if e.start_sample >= keep_from]
 
     def first_bpm(self) -> float | None:
         if not self.timeline.scheduled:

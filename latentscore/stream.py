@@ -154,7 +154,7 @@ class AudioStream:
     def save(self, path: str | os.PathLike[str], *, subtype: str | None = None) -> Path:
         """Render the stream into an audio file chunk by chunk; returns the path written.
 
-        The format follows the extension as in :meth:`Audio.save` (``.wav`` 32-bit float,
+        The format follows the extension as in :meth:`Audio.save` (``.wav`` 16-bit PCM,
         ``.flac`` 24-bit, ``.ogg`` Vorbis; ``subtype`` overrides). Chunks go to a temporary
         file next to ``path`` as they are rendered, so memory stays at one chunk whatever the
         length; the file is renamed into place at the end. On any error or Ctrl-C the

@@ -197,7 +197,9 @@ def test_save_writes_incrementally_and_matches_collect(tmp_path) -> None:
         yield Streamable(A, duration=1.0)
         yield Streamable(B, duration=1.0, transition_duration=0.5)
 
-    path = dx.live(scenes(), chunk_seconds=0.5, seed=8).save(tmp_path / "live.wav", seconds=1.6)
+    path = dx.live(scenes(), chunk_seconds=0.5, seed=8).save(
+        tmp_path / "live.wav", seconds=1.6, subtype="FLOAT"
+    )
     data, rate = soundfile.read(path, dtype="float32")
     assert rate == RATE and len(data) == round(1.6 * RATE)
     expected = dx.live(scenes(), seed=8).collect(seconds=1.6)

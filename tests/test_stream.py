@@ -244,7 +244,7 @@ def test_collect_returns_audio_with_notes_and_info() -> None:
 
 def test_save_wav_equals_collect_and_leaves_no_temp_file(tmp_path: Path) -> None:
     stream = ls.stream(CALM, GROOVE, duration=1.5, transition=0.5, chunk_seconds=0.25, seed=5)
-    out = stream.save(tmp_path / "s.wav")
+    out = stream.save(tmp_path / "s.wav", subtype="FLOAT")  # bit-exact; the default is PCM_16
     data, sr = soundfile.read(out, dtype="float32")
     assert sr == SR and np.array_equal(data, stream.collect().samples)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.wav"]

@@ -13,6 +13,7 @@ from typing import Any
 from latentscore.config import FIELDS
 from latentscore.models.result import (
     MAX_TITLE_WORDS,
+    MODEL_WEIGHTS,
     PALETTE_COUNT,
     PALETTE_SIZE,
     PALETTE_WEIGHTS,
@@ -50,7 +51,7 @@ def _answer_shape() -> str:
 
 def system_prompt() -> str:
     """The instructions: the task, every field and label, the exact answer shape."""
-    weights = ", ".join(PALETTE_WEIGHTS)
+    weights = ", ".join(MODEL_WEIGHTS)
     return (
         "You are the composer behind LatentScore, which turns a short description of a mood "
         "or scene (a 'vibe') into ambient music played by a synthesizer. Choose the music's "

@@ -21,6 +21,7 @@ from latentscore.errors import InvalidConfigError
 from latentscore.models.label_repair import LabelError, repair_field_name, repair_label
 from latentscore.models.result import (
     MAX_TITLE_WORDS,
+    MODEL_WEIGHTS,
     PALETTE_COUNT,
     PALETTE_SIZE,
     PALETTE_WEIGHTS,
@@ -211,7 +212,7 @@ def _color(palette: int, position: int, item: object) -> PaletteColor:
 
 def _weight(where: str, value: object, position: int) -> Any:
     if value is None:  # unweighted colours: the first dominates, the last is an accent
-        return PALETTE_WEIGHTS[::-1][position % len(PALETTE_WEIGHTS)]
+        return MODEL_WEIGHTS[::-1][position % len(MODEL_WEIGHTS)]
     if isinstance(value, str):
         key = "_".join(value.strip().lower().replace("-", " ").split())
         if key in PALETTE_WEIGHTS:
