@@ -417,9 +417,19 @@ def download(
         typer.Option("--repo", help="Hugging Face repo id (default: google/gemma-3-270m-it)."),
     ] = None,
 ) -> None:
-    """Fetch model weights for offline use, e.g. `latentscore download expressive`."""
+    """Fetch model weights for offline use, e.g. `latentscore download expressive`.
+
+    `latentscore download fast` (0.1.8's pre-download) succeeds at once: the fast model's
+    files ship with the package; it is loaded to check that they are intact.
+    """
     from latentscore.models.download import download_model
 
+    if model.strip().lower() == "fast":
+        from latentscore.models.base import resolve_model
+
+        guarded(lambda: resolve_model("fast"))
+        out.print("the fast model ships with the package; nothing to download", highlight=False)
+        return
     path = guarded(lambda: download_model(model, repo_id=repo))
     out.print(f"{model} model saved in {path}", highlight=False)
 

@@ -35,6 +35,7 @@ from latentscore.stream import AudioStream, stream
 Samples = NDArray[np.float32]
 
 __all__ = [
+    "DEFAULTS_018",
     "Playlist",
     "Track",
     "astream_raw",
@@ -46,6 +47,23 @@ __all__ = [
     "stream_texts",
     "stream_updates",
 ]
+
+
+DEFAULTS_018: dict[str, str | int] = {
+    "tempo": "medium",
+    "motion": "medium",
+    "echo": "medium",
+    "human": "robotic",
+    "density": 5,
+    "rhythm": "minimal",
+    "texture": "shimmer",
+    "accent": "bells",
+}
+"""The fields whose 0.1.8 default differs from ours, with 0.1.8's value.
+
+A partial config gets this library's defaults (slow, sparser, no drums/texture/accent: a
+calmer starting point). To hear a 0.1.8 partial config as 0.1.8 did, start from these:
+``MusicConfig(**{**DEFAULTS_018, "mode": "dorian"})``."""
 
 
 class Track(BaseModel):

@@ -286,10 +286,41 @@ class Step:
 STEP_JSON_KEYS: tuple[str, ...] = ("delta", "step", "n")
 
 
+FIELDS_018_ONLY: frozenset[str] = frozenset(
+    [
+        "schema_version",
+        "depth",
+        "melody_engine",
+        "phrase_len_bars",
+        "melody_density",
+        "syncopation",
+        "swing",
+        "motif_repeat_prob",
+        "step_bias",
+        "chromatic_prob",
+        "cadence_strength",
+        "register_min_oct",
+        "register_max_oct",
+        "tension_curve",
+        "harmony_style",
+        "chord_change_bars",
+        "chord_extensions",
+    ]
+)
+"""latentscore 0.1.8's fine-grained MusicConfig fields, which this library does not have."""
+
+
 def _unknown_field_error(model: str, names: list[str]) -> InvalidConfigError:
     allowed = ", ".join(FIELDS)
+    hint = ""
+    if FIELDS_018_ONLY.intersection(names):
+        hint = (
+            " (0.1.8's fine-grained melody/harmony fields are not part of this library; "
+            "the style fields melody, rhythm, ... and human, motion cover them)"
+        )
     return InvalidConfigError(
-        f"{model}: unknown field(s) {', '.join(repr(n) for n in names)}; allowed fields: {allowed}",
+        f"{model}: unknown field(s) {', '.join(repr(n) for n in names)}{hint}; "
+        f"allowed fields: {allowed}",
         field=names[0],
         value=names[0],
         allowed=tuple(FIELDS),

@@ -412,3 +412,29 @@ def test_live_collect_in_parts_clips_notes_to_each_part() -> None:
     assert first.metadata.boundaries == (0,) and rest.metadata.boundaries == (
         round(1.2 * SR) - round(0.8 * SR),
     )
+
+
+# --- partial configs and 0.1.8-only fields ---------------------------------------------------
+def test_018_defaults_are_available_for_porters() -> None:
+    from latentscore.compat import DEFAULTS_018
+
+    ours = MusicConfig()
+    assert all(getattr(ours, k) != v for k, v in DEFAULTS_018.items())  # only the differences
+    as_018 = MusicConfig(**{**DEFAULTS_018, "mode": "dorian"})
+    assert as_018.tempo == "medium" and as_018.accent == "bells" and as_018.mode == "dorian"
+
+
+def test_018_only_fields_say_they_are_not_part_of_this_library() -> None:
+    with pytest.raises(InvalidConfigError, match="fine-grained") as err:
+        MusicConfig(tempo="slow", depth=True)
+    assert err.value.field == "depth"
+    with pytest.raises(InvalidConfigError, match="fine-grained"):
+        MusicConfigUpdate.model_validate({"swing": "light"})
+
+
+def test_download_fast_succeeds_without_network() -> None:
+    from latentscore.cli import app
+
+    result = CliRunner().invoke(app, ["download", "fast"])
+    assert result.exit_code == 0, result.output
+    assert "ships with the package" in result.output
