@@ -31,9 +31,9 @@ class AudioFormat:
 
 
 # WAV defaults to 16-bit PCM: what 0.1.8 wrote, and the one WAV encoding every consumer reads
-# (game engines such as Godot 3 and many embedded or web players reject float WAV, some
-# reject 24-bit). The engine's output sits ~18 dB under full scale with a limiter at -1.5
-# dBFS, so 16 bits (96 dB) lose nothing audible. Ask for "PCM_24" or "FLOAT" when a DAW
+# (game-engine importers, embedded and simple players; float and even 24-bit WAV are not
+# supported everywhere). The engine's output sits ~18 dB under full scale with a limiter at
+# -1.5 dBFS, so 16 bits (96 dB) lose nothing audible. Ask for "PCM_24" or "FLOAT" when a DAW
 # should get more; FLAC is lossless 24-bit already.
 AUDIO_FORMATS: dict[str, AudioFormat] = {
     ".wav": AudioFormat("WAV", "PCM_16"),
