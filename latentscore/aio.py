@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from latentscore.audio import Audio
 from latentscore.errors import InvalidConfigError
+from latentscore.hooks import RenderHooks, emit_render
 from latentscore.items import Streamable
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec
 from latentscore.render import ConfigInput, UpdateInput, render, validate_model
@@ -40,19 +41,40 @@ async def arender(
     *,
     model: ModelSpec = DEFAULT_MODEL,
     progress: bool = False,
+    config: ConfigInput = None,
+    hooks: RenderHooks | None = None,
 ) -> Audio:
     """``await ls.arender(...)``: :func:`latentscore.render` off the event loop.
 
     Same arguments, same result (the same seed gives the same samples, the same text the
     same config and metadata); the event loop keeps serving other tasks while the model and
-    the engine run. ``model`` is checked before anything is awaited.
+    the engine run. ``model`` is checked before anything is awaited. ``config=`` and
+    ``hooks=`` work as in :func:`latentscore.render`.
     """
     validate_model(model)
-    if isinstance(config_or_update, str):
+    if isinstance(config_or_update, str) and config is None:
         # answered first so a model with a native async path is awaited, not run in a thread
-        config_or_update = await avibe_to_result(config_or_update, model)
+        emit_render(hooks, "start")
+        emit_render(hooks, "model_start", model)
+        try:
+            config_or_update = await avibe_to_result(config_or_update, model)
+        except Exception as exc:
+            emit_render(hooks, "error", exc)
+            raise
+        finally:
+            emit_render(hooks, "model_end", model)
+        if hooks is not None:
+            hooks = hooks.model_copy(update={"on_start": None})  # already reported
     return await asyncio.to_thread(
-        render, config_or_update, duration, seed, update, model=model, progress=progress
+        render,
+        config_or_update,
+        duration,
+        seed,
+        update,
+        model=model,
+        progress=progress,
+        config=config,
+        hooks=hooks,
     )
 
 

@@ -438,3 +438,29 @@ def test_download_fast_succeeds_without_network() -> None:
     result = CliRunner().invoke(app, ["download", "fast"])
     assert result.exit_code == 0, result.output
     assert "ships with the package" in result.output
+
+
+def test_render_hooks_with_text_sync_and_async_in_the_same_order() -> None:
+    def record(seen: list[str]) -> ls.RenderHooks:
+        return ls.RenderHooks(
+            on_start=lambda: seen.append("start"),
+            on_model_start=lambda _m: seen.append("model_start"),
+            on_model_end=lambda _m: seen.append("model_end"),
+            on_synth_start=lambda: seen.append("synth_start"),
+            on_synth_end=lambda: seen.append("synth_end"),
+            on_end=lambda: seen.append("end"),
+        )
+
+    order = ["start", "model_start", "model_end", "synth_start", "synth_end", "end"]
+    seen: list[str] = []
+    sync = ls.render("groove", model=AsyncConfigModel(), duration=0.2, seed=1, hooks=record(seen))
+    assert seen == order
+    seen_async: list[str] = []
+    audio = asyncio.run(
+        ls.arender(
+            "groove", model=AsyncConfigModel(), duration=0.2, seed=1, hooks=record(seen_async)
+        )
+    )
+    assert seen_async == order and np.array_equal(audio.samples, sync.samples)
+    based = asyncio.run(ls.arender(MusicConfigUpdate(tempo=Step(1)), config=CALM, duration=0.2))
+    assert based.metadata.config == MusicConfigUpdate(tempo=Step(1)).apply_to(CALM)
