@@ -13,20 +13,29 @@ with different values is an error rather than a silent choice.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
-from latentscore.items import Streamable
+from latentscore.items import ITEM_TYPES, Streamable, is_item, validate_item
 from latentscore.models.base import ModelSpec
-from latentscore.models.result import GenerateResult
 from latentscore.render import resolve_seed, validate_duration, validate_model
 from synth.params import SAMPLE_RATE
 
+__all__ = [
+    "ITEM_TYPES",
+    "UNSET",
+    "StreamArgs",
+    "is_item",
+    "item_duration",
+    "pick_transition",
+    "stream_args",
+    "validate_chunk_seconds",
+    "validate_item",
+    "validate_transition",
+]
+
 MIN_CHUNK_S = 0.01
 MAX_CHUNK_S = 60.0
-ITEM_TYPES = (str, MusicConfig, MusicConfigUpdate, GenerateResult, Streamable, Mapping)
 
 
 class _Unset:
@@ -63,22 +72,6 @@ def validate_transition(value: object, name: str = "transition") -> float:
             f"{name}: expected {allowed}, got {value!r}", field=name, value=value, allowed=allowed
         )
     return float(value)  # type: ignore[arg-type]
-
-
-def is_item(item: object) -> bool:
-    """True for anything a stream can play (a 0.1.8 ``Track`` included)."""
-    return isinstance(item, ITEM_TYPES) or callable(getattr(item, "to_streamable", None))
-
-
-def validate_item(item: object, where: str) -> None:
-    """Reject anything that cannot be a stream item, naming its position (``items[2]``)."""
-    if not is_item(item):
-        raise InvalidConfigError(
-            f"{where}: expected a vibe string, MusicConfig, MusicConfigUpdate, dict, "
-            f"GenerateResult, Streamable or Track, got {type(item).__name__}",
-            field=where,
-            value=item,
-        )
 
 
 def pick_transition(
