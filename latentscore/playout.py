@@ -150,18 +150,20 @@ class Playout:
             if len(block) < want:
                 return
 
-    def collect(self, limit: int | None = None, n_hint: int | None = None) -> Audio:
+    def collect(self, limit: int | None = None, expected: int | None = None) -> Audio:
         """The next ``limit`` samples (None: to the end) as Audio with notes and StreamInfo.
 
         Notes are those whose onset falls inside the returned audio, on its own clock.
+        ``expected`` (the length, when the caller knows it) lets the samples be written
+        into one preallocated array instead of being joined at the end: an hour-long
+        stream then needs its size in memory once, not twice.
         """
         start = self.position
         self._collect_from = start
         try:
-            parts = list(self.take(limit))
+            samples = self._gather(limit, expected)
         finally:
             self._collect_from = None
-        samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         stop = start + len(samples)
         inside = [
             replace(e, start_sample=e.start_sample - start) if start else e
@@ -177,6 +179,19 @@ class Playout:
             tempo_bpm=self.first_bpm(),
             metadata=self.info(start, stop),
         )
+
+    def _gather(self, limit: int | None, expected: int | None) -> Samples:
+        if expected is None:
+            parts = list(self.take(limit))
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        out = np.empty(expected, dtype=np.float32)
+        filled = 0
+        for block in self.take(limit):
+            if filled + len(block) > len(out):  # longer than expected (a late end): grow
+                out = np.concatenate([out[:filled], np.empty(len(block), np.float32)])
+            out[filled : filled + len(block)] = block
+            filled += len(block)
+        return out if filled == len(out) else out[:filled].copy()
 
     def _keep_notes(self) -> None:
         keep_from = self.position if self._collect_from is None else self._collect_from

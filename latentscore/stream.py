@@ -149,7 +149,7 @@ class AudioStream:
         Notes are those whose onsets fall inside the audio; ``metadata`` is a
         :class:`~latentscore.playout.StreamInfo` (boundaries, titles, ...).
         """
-        return self._playout().collect()
+        return self._playout().collect(expected=self.n_samples)
 
     def save(self, path: str | os.PathLike[str], *, subtype: str | None = None) -> Path:
         """Render the stream into an audio file chunk by chunk; returns the path written.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import colorsys
 
 from latentscore.config import FIELDS, MusicConfig
-from latentscore.models.result import MODEL_WEIGHTS, Palette, PaletteColor
+from latentscore.models.result import PALETTE_WEIGHTS, Palette, PaletteColor
 
 _MODE_SHIFT = {"major": 20.0, "mixolydian": 10.0, "dorian": -15.0, "minor": -30.0}
 _PALETTE_HUE_OFFSETS = (0.0, 30.0, 180.0)  # the key, its neighbour, its complement
@@ -48,7 +48,7 @@ def palettes_for(config: MusicConfig) -> tuple[Palette, Palette, Palette]:
                 weight=weight,
             )
             for (hue_step, light_step), weight in zip(
-                _COLOUR_STEPS, reversed(MODEL_WEIGHTS), strict=True
+                _COLOUR_STEPS, reversed(PALETTE_WEIGHTS), strict=True
             )
         )
         palettes.append(Palette(colors=colors))

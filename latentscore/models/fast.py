@@ -33,7 +33,7 @@ from latentscore.models.library import VibeLibrary
 from latentscore.models.minilm import MiniLMEncoder
 from latentscore.models.result import (
     MAX_TITLE_WORDS,
-    MODEL_WEIGHTS,
+    PALETTE_WEIGHTS,
     GenerateResult,
     Palette,
     PaletteColor,
@@ -181,7 +181,7 @@ class FastModel:
                 Palette(
                     colors=tuple(
                         PaletteColor(hex=h, weight=w)
-                        for h, w in zip(p, reversed(MODEL_WEIGHTS), strict=True)
+                        for h, w in zip(p, reversed(PALETTE_WEIGHTS), strict=True)
                     )
                 )
                 for p in row.palettes

@@ -12,8 +12,8 @@ from typing import Any
 
 from latentscore.config import FIELDS
 from latentscore.models.result import (
+    ACCEPTED_WEIGHTS,
     MAX_TITLE_WORDS,
-    MODEL_WEIGHTS,
     PALETTE_COUNT,
     PALETTE_SIZE,
     PALETTE_WEIGHTS,
@@ -51,7 +51,7 @@ def _answer_shape() -> str:
 
 def system_prompt() -> str:
     """The instructions: the task, every field and label, the exact answer shape."""
-    weights = ", ".join(MODEL_WEIGHTS)
+    weights = ", ".join(PALETTE_WEIGHTS)
     return (
         "You are the composer behind LatentScore, which turns a short description of a mood "
         "or scene (a 'vibe') into ambient music played by a synthesizer. Choose the music's "
@@ -112,7 +112,7 @@ def answer_json_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "hex": {"type": "string", "description": "colour as '#RRGGBB'"},
-            "weight": {"type": "string", "enum": list(PALETTE_WEIGHTS)},
+            "weight": {"type": "string", "enum": list(ACCEPTED_WEIGHTS)},
         },
         "required": ["hex", "weight"],
         "additionalProperties": False,

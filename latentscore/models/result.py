@@ -21,9 +21,10 @@ PaletteWeight = Literal["xs", "sm", "md", "lg", "xl", "xxl"]
 Our models write ``xl`` down to ``xs`` (five colours, five weights); ``xxl`` is accepted as
 well because 0.1.8's payload schema allows it, and an LLM answer using it is valid."""
 
-PALETTE_WEIGHTS: tuple[PaletteWeight, ...] = ("xs", "sm", "md", "lg", "xl", "xxl")
-MODEL_WEIGHTS: tuple[PaletteWeight, ...] = ("xs", "sm", "md", "lg", "xl")
+PALETTE_WEIGHTS: tuple[PaletteWeight, ...] = ("xs", "sm", "md", "lg", "xl")
 """The five weights our own models give, accent to dominant, one per colour of a palette."""
+ACCEPTED_WEIGHTS: tuple[PaletteWeight, ...] = (*PALETTE_WEIGHTS, "xxl")
+"""Every weight a palette colour may carry (what an LLM answer may use)."""
 PALETTE_SIZE = 5
 PALETTE_COUNT = 3
 MAX_TITLE_WORDS = 6

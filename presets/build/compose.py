@@ -20,7 +20,7 @@ import random
 from collections.abc import Sequence
 
 from latentscore.config import FIELDS, MusicConfig
-from latentscore.models.result import MAX_TITLE_WORDS, MODEL_WEIGHTS, title_case
+from latentscore.models.result import MAX_TITLE_WORDS, PALETTE_WEIGHTS, title_case
 from presets.build.lexicon import Concept
 
 ORDERED = [n for n, s in FIELDS.items() if s.ordered]
@@ -177,6 +177,6 @@ def palettes(
         factor = light * (1.0, 0.85, 1.15)[i]
         chosen.append([_shade(col, factor) for col in base[:5]])
     return [
-        [{"hex": col, "weight": w} for col, w in zip(p, reversed(MODEL_WEIGHTS), strict=True)]
+        [{"hex": col, "weight": w} for col, w in zip(p, reversed(PALETTE_WEIGHTS), strict=True)]
         for p in chosen
     ]
