@@ -31,6 +31,7 @@ from latentscore.items import Content, Streamable
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec, resolve_model
 from latentscore.render import ConfigInput, UpdateInput, render
 from latentscore.stream import AudioStream, stream
+from synth.params import SAMPLE_RATE
 
 Samples = NDArray[np.float32]
 
@@ -150,16 +151,33 @@ def stream_raw(
     hooks: StreamHooks | None = None,
     seed: int | None = None,
 ) -> Iterator[Samples]:
-    """Float32 chunks of ``items`` played as a stream (0.1.8's iterator form of ``stream``)."""
+    """Float32 chunks of ``items`` played as a stream (0.1.8's iterator form of ``stream``).
+
+    A list or tuple is an :class:`AudioStream`; any other iterable (a generator) is pulled
+    lazily by a :class:`~latentscore.live_stream.LiveStream`: the same performance either way.
+    """
     if isinstance(items, str | bytes) or not isinstance(items, Iterable) or _is_one(items):
         raise InvalidConfigError(
             "stream_raw: expected an iterable of items (a list, tuple or generator)",
             field="items",
             value=items,
         )
+    if not isinstance(items, list | tuple):  # a generator: pulled lazily, as 0.1.8 did
+        from latentscore.live_stream import LiveStream
+
+        live = LiveStream(
+            items,
+            chunk_seconds=chunk_seconds,
+            transition=transition_seconds,
+            duration=duration,
+            model=model,
+            hooks=hooks,
+            seed=seed,
+        )
+        return live.chunks()
     return _chunks_of(
         stream(
-            *list(items),
+            *items,
             chunk_seconds=chunk_seconds,
             transition=transition_seconds,
             duration=duration,
@@ -271,7 +289,7 @@ def save_wav(path: str | os.PathLike[str], audio_or_chunks: object) -> str:
             field="path",
             value=str(path),
         )
-    return str(write_audio_chunks(target, chunks, 44100, owner="save_wav"))
+    return str(write_audio_chunks(target, chunks, SAMPLE_RATE, owner="save_wav"))
 
 
 def prefetch(model: ModelSpec = DEFAULT_MODEL) -> None:

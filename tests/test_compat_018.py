@@ -464,3 +464,23 @@ def test_render_hooks_with_text_sync_and_async_in_the_same_order() -> None:
     assert seen_async == order and np.array_equal(audio.samples, sync.samples)
     based = asyncio.run(ls.arender(MusicConfigUpdate(tempo=Step(1)), config=CALM, duration=0.2))
     assert based.metadata.config == MusicConfigUpdate(tempo=Step(1)).apply_to(CALM)
+
+
+def test_stream_raw_pulls_a_generator_lazily_and_matches_a_list() -> None:
+    pulled: list[int] = []
+
+    def items() -> Iterator[object]:
+        for i, config in enumerate((CALM, GROOVE)):
+            pulled.append(i)
+            yield Streamable(config, duration=0.5)
+
+    chunks = ls.stream_raw(items(), chunk_seconds=0.1, transition_seconds=0.2, seed=8)
+    assert pulled == []  # nothing is pulled before the first chunk is asked for
+    got = np.concatenate(list(chunks))
+    listed = ls.stream_raw(
+        [Streamable(CALM, duration=0.5), Streamable(GROOVE, duration=0.5)],
+        chunk_seconds=0.1,
+        transition_seconds=0.2,
+        seed=8,
+    )
+    assert pulled == [0, 1] and np.array_equal(got, np.concatenate(list(listed)))
