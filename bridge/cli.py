@@ -163,7 +163,8 @@ def _serve(out: Console, daemon: BridgeDaemon) -> None:
     stats = daemon.performance.stats
     out.print(
         f"Stopped: {stats.played_samples / daemon.performance.sample_rate:.1f} s played, "
-        f"{stats.underruns} underruns, {daemon.controller.received} messages, "
+        f"{stats.underruns} underruns (slowest render {stats.slowest_render_ms:.1f} ms), "
+        f"{daemon.controller.received} messages, "
         f"{daemon.controller.rejected} rejected.",
         highlight=False,
     )

@@ -15,7 +15,6 @@ SIGTERM, which is what ``latentscore bridge`` calls.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import random
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.controller import Controller, Limits, Sender
 from bridge.discovery import Advertiser
 from bridge.feedback import FeedbackHub
+from bridge.malloc_tuning import tune_malloc
 from bridge.midi_options import MidiOptions
 from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
 from bridge.oscquery import EXTENSIONS, Namespace, OscQueryServer
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from bridge.midi_bridge import MidiBridge
 
 log = logging.getLogger("bridge")
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
 
 @dataclass
@@ -151,6 +150,7 @@ class BridgeDaemon:
     def start(self) -> BridgeDaemon:
         """Start audio, inputs and outputs; returns self. Raises if a port or device fails."""
         opts = self.options
+        tune_malloc()  # before any thread of ours allocates (see bridge.malloc_tuning)
         for host, port in opts.send_to:
             self.hub.add(self.udp.target((_resolve(host), port)))
         self.hub.start()
@@ -160,7 +160,6 @@ class BridgeDaemon:
         # is exempt from the garbage collector's full passes (they would walk the model's
         # objects and stall every thread for tens of ms).
         sys.setswitchinterval(0.001)
-        fix_malloc_threshold()
         warm_voices(self.state.synth_params())
         if not opts.vibe:  # (a --vibe has loaded it already)
             self.controller.warm_up()
@@ -315,23 +314,6 @@ class BridgeDaemon:
             lines += self.midi.summary_lines()
         lines.append("  Ctrl-C or SIGTERM stops (fade out).")
         return "\n".join(lines)
-
-
-def fix_malloc_threshold(threshold: int = 128 * 1024) -> None:
-    """Make glibc give every large block (numpy arrays of notes) its own mapping, always.
-
-    glibc raises its mmap threshold each time a large block is freed, after which blocks of
-    that size come from the heap and fragment it: under a stream of style changes (notes of
-    every size, rendered and freed on several threads) the daemon's memory grew by about
-    200 MB a minute and never came back. A fixed threshold returns freed notes to the
-    system (measured: 110 MB of growth in 45 s became 40 MB, the voices' bounded caches).
-    A no-op where the C library has no ``mallopt`` (macOS, Windows).
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, threshold)
-    except (OSError, AttributeError):
-        pass
 
 
 def _default_backend(options: BridgeOptions) -> OutputBackend:

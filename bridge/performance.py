@@ -184,7 +184,7 @@ class LivePerformance:
         self.clock: AudioClock = self.loop.clock
         self.stats = self.loop.stats
         self.applied: deque[tuple[int, int]] = deque(maxlen=1024)  # (target, applied) samples
-        self.executed: deque[tuple[float, EngineOp]] = deque(maxlen=4096)  # (monotonic, op)
+        self.executed: deque[tuple[float, EngineOp]] = deque(maxlen=256)  # (monotonic, op)
         self._emit = emit
         self._lock = threading.Lock()  # guards the op queue and the schedule
         self._ops: deque[EngineOp] = deque()

@@ -117,7 +117,14 @@ class Audio:
         bpm = self.tempo_bpm or estimate_bpm(self.notes, self.sample_rate) or DEFAULT_BPM
         if not (math.isfinite(bpm) and bpm > 0):
             bpm = DEFAULT_BPM
-        write_midi_file(self.notes, path, bpm=bpm)
+        end_beat = self.samples.shape[0] / self.sample_rate * bpm / 60.0
+        config = getattr(self.metadata, "config", None)  # a render's RenderInfo
+        key = None
+        if config is not None:
+            from latentscore.midi_file import key_signature
+
+            key = key_signature(str(config.root), str(config.mode))
+        write_midi_file(self.notes, path, bpm=bpm, end_beat=end_beat, key=key)
         return Path(path)
 
     def play(self, blocking: bool = True, *, device: int | str | None = None) -> None:

@@ -137,9 +137,15 @@ def test_new_config_notes_start_at_the_boundary(chunk_seconds: float) -> None:
     ).collect()
     boundary = round(3.1 * SR)
     assert audio.metadata.boundaries == (0, boundary)
-    rhythm = [n.start_sample for n in audio.notes if n.layer == "rhythm"]
+    rhythm = sorted((n for n in audio.notes if n.layer == "rhythm"), key=lambda n: n.start_sample)
     assert rhythm, "the second config has a rhythm layer"
-    assert min(rhythm) == boundary  # robotic timing: the first hit is on the new bar line
+    # the beat grid runs on through the transition: the new rhythm's first hit is the first
+    # grid position (robotic timing: on a sixteenth) at or after the boundary, not a restart
+    boundary_beat = boundary / (60.0 / to_synth_params(CALM).bpm * SR)
+    first = rhythm[0]
+    assert first.start_sample >= boundary
+    assert boundary_beat <= first.start_beat < boundary_beat + 1.0
+    assert first.start_beat * 4 == pytest.approx(round(first.start_beat * 4), abs=1e-3)
     assert all(n.start_sample < audio.samples.size for n in audio.notes)
 
 
