@@ -25,6 +25,7 @@ before the notes of the same sample, so a bar's first notes never precede its St
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -180,7 +181,7 @@ class NoteStream:
                     self.sender.at(sample, lambda: self._send(mido.Message("start")))
                 elif self._resume:
                     position = self._next_tick // TICKS_PER_SIXTEENTH  # in sixteenths
-                    self.sender.at(sample, lambda pos=position: self._resume_at(pos))
+                    self.sender.at(sample, functools.partial(self._resume_at, position))
                 self._resume = False
                 self.sender.at(sample, self._tick)
             self._next_tick += 1
