@@ -27,11 +27,11 @@ import pytest
 
 from benchmarks._jack import JackServer, Recorder
 from bridge.osc_codec import encode_message
+from tests.cli_daemon import start_bridge
 from tests.jack import jack_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.jack
 ROOT = Path(__file__).resolve().parent.parent
-LATENTSCORE = ROOT / ".venv" / "bin" / "latentscore"
 P = "/latentscore"
 TRANSITIONS: list[tuple[str, tuple[object, ...]]] = [
     (f"{P}/rhythm", ("soft_four",)),
@@ -54,23 +54,12 @@ def _free_port() -> int:
 
 
 def _start(server: JackServer, config: Path, osc_port: int) -> subprocess.Popen[str]:
-    exe = str(LATENTSCORE) if LATENTSCORE.exists() else "latentscore"
-    cmd = [
-        exe, "bridge", "--no-zeroconf", "--no-oscquery", "--osc-port", str(osc_port),
-        "--seed", "3", "--config", str(config), "--midi-api", "jack", "--midi-out", "virtual",
+    args = [
+        "--no-zeroconf", "--no-oscquery", "--osc-port", str(osc_port), "--seed", "3",
+        "--config", str(config), "--midi-api", "jack", "--midi-out", "virtual",
         "--clock", "out", "--transition", "1.0",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        if "Ctrl-C" in line:
-            return proc
-        assert time.monotonic() < deadline, "the daemon did not start"
-    proc.kill()
-    raise AssertionError(f"the daemon exited at start: {proc.stderr.read() if proc.stderr else ''}")
+    return start_bridge(args, env=server.env())
 
 
 def test_rhythm_stays_on_the_clock_through_transitions(

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks._jack import JackServer, Recorder
+from tests.cli_daemon import start_bridge
 from tests.jack import jack_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.jack
 ROOT = Path(__file__).resolve().parent.parent
-LATENTSCORE = ROOT / ".venv" / "bin" / "latentscore"
 BPM = 90.0
 BEATS = 16
 
@@ -39,23 +38,13 @@ def test_clock_in_beats_land_on_the_daws_beats(
     config = tmp_path / "slow.json"
     config.write_text(json.dumps({"rhythm": "soft_four", "human": "robotic", "tempo": "slow"}))
     with Recorder(jack_server, name="daw", midi_in=True, midi_out=True) as daw:
-        exe = str(LATENTSCORE) if LATENTSCORE.exists() else "latentscore"
-        cmd = [
-            exe, "bridge", "--no-zeroconf", "--no-oscquery", "--osc-port", "0", "--seed", "2",
+        args = [
+            "--no-zeroconf", "--no-oscquery", "--osc-port", "0", "--seed", "2",
             "--config", str(config), "--midi-api", "jack", "--midi-in", daw.midi_out_port,
             "--midi-out", daw.midi_in_port, "--clock", "in",
         ]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=jack_server.env(), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        proc = start_bridge(args, env=jack_server.env())
         try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if "Ctrl-C" in line:
-                    break
-            else:
-                raise AssertionError(proc.stderr.read() if proc.stderr else "no start")
             daw.send_midi([0xFC]).wait()  # Stop: the DAW is at rest
             time.sleep(1.0)
             rate = daw.rate

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.bridge_util import OscClient, wait_for
+from tests.cli_daemon import start_bridge
 
 try:
     import aalink  # noqa: F401
@@ -40,7 +41,6 @@ if not HAVE_LINK and os.environ.get("CI") == "true":
 pytestmark = pytest.mark.skipif(not HAVE_LINK, reason="needs the optional aalink package")
 
 ROOT = Path(__file__).resolve().parent.parent
-LATENTSCORE = ROOT / ".venv" / "bin" / "latentscore"
 P = "/latentscore"
 
 
@@ -52,21 +52,14 @@ def _free_port() -> int:
 
 @contextmanager
 def _daemon(osc_port: int, seed: int) -> Iterator[subprocess.Popen[str]]:
-    exe = str(LATENTSCORE) if LATENTSCORE.exists() else "latentscore"
-    cmd = [
-        exe, "bridge", "--no-audio", "--no-zeroconf", "--no-oscquery", "--link",
+    args = [
+        "--no-audio", "--no-zeroconf", "--no-oscquery", "--link",
         "--osc-port", str(osc_port), "--seed", str(seed), "--preset", "deep_space",
         "--transition", "0.5",
     ]  # fmt: skip
     log = open(os.environ.get("LINK_TEST_LOG", os.devnull), "a")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    proc = start_bridge(args, stderr=log)
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "Ctrl-C" in line:
-                break
-        else:
-            raise AssertionError("the daemon did not start")
         yield proc
     finally:
         proc.terminate()
