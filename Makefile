@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# torch is installed first, from the CPU wheel index, so the sentence-transformers dependency
-# does not pull a multi-GB CUDA build (one quick retry where that index is unreachable, then
+# The core install needs no torch; the [expressive] and [build] extras (the expressive model, and
+# the sentence-transformers reference the tests compare against) do. torch is installed first,
+# from the CPU wheel index, so they do not pull a multi-GB CUDA build (one quick retry where that index is unreachable, then
 # the configured indexes). `make TORCH_INDEX=` uses only the configured indexes.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml latentscore/models/_halfgemm.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install --retries 1 torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install -e '.[dev,external,expressive]'
+	$(BIN)/python -m pip install -e '.[dev,external,expressive,build]'
 	touch $(STAMP)
 
 demo: venv

@@ -392,7 +392,8 @@ def schema() -> None:
 
 @app.command()
 def doctor() -> None:
-    """Check Python, packages, audio output (PortAudio), JACK and MIDI, with fix hints."""
+    """Check Python, packages, audio, JACK, MIDI, models and optional extras, with fixes."""
+    from rich.markup import escape
     from rich.table import Table
 
     from latentscore.doctor import run_checks
@@ -403,8 +404,11 @@ def doctor() -> None:
     table.add_column("details / fix", overflow="fold")
     colours = {"ok": "green", "warn": "yellow", "missing": "red"}
     for check in run_checks():
-        detail = check.detail if not check.hint else f"{check.detail}\n[dim]fix: {check.hint}[/dim]"
-        table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", detail)
+        # Escaped: details hold brackets ("latentscore[external]") that are not rich markup.
+        detail = escape(check.detail)
+        if check.hint:
+            detail += f"\n[dim]fix: {escape(check.hint)}[/dim]"
+        table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status}[/]", detail)
     out.print(table)
 
 

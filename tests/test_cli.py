@@ -243,7 +243,20 @@ def test_doctor_reports_every_check() -> None:
         [_console_script(), "doctor"], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    for name in ("python", "packages", "portaudio", "audio output", "jack", "midi", "query kernel"):
+    for name in (
+        "python",
+        "packages",
+        "portaudio",
+        "audio output",
+        "jack",
+        "midi",
+        "fast model",
+        "query kernel",
+        "extra [external]",
+        "extra [expressive]",
+        "extra [zeroconf]",
+        "expressive weights",
+    ):
         assert name in done.stdout
 
 

