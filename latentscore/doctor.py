@@ -31,7 +31,6 @@ PACKAGES: tuple[str, ...] = (
     "sounddevice",
     "mido",
     "python-rtmidi",
-    "tokenizers",
     "typer",
     "rich",
 )

@@ -5,8 +5,10 @@ sentence-transformers costs ~3.4 s (torch alone ~0.8 s), which would blow the co
 so queries are answered here by a small re-implementation of the same network over the same
 weights:
 
-* tokenisation with the ``tokenizers`` package and the model's own ``tokenizer.json``
-  (BERT uncased WordPiece, truncated to 256 tokens as sentence-transformers does);
+* tokenisation by :mod:`latentscore.models.wordpiece` from the model's own
+  ``tokenizer.json`` (BERT uncased WordPiece, truncated to 256 tokens as
+  sentence-transformers does; the same ids as the ``tokenizers`` package without its
+  45 MB of dependencies);
 * the weights memory-mapped straight out of ``model.safetensors`` (zero copy; the format is a
   little-endian u64 header length, a JSON header, then raw tensors), so loading takes a few
   milliseconds and only the embedding rows actually used are paged in;
@@ -36,14 +38,12 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from latentscore.models.halfgemm import Backend, Dense, FloatDense, make_dense, resolve_backend
-
-if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+from latentscore.models.wordpiece import WordPieceTokenizer
 
 __all__ = [
     "BUNDLED_MODEL_DIR",
@@ -274,7 +274,7 @@ class MiniLMEncoder:
 
     def __init__(
         self,
-        tokenizer: Tokenizer,
+        tokenizer: WordPieceTokenizer,
         word_emb: np.ndarray,
         pos_emb: np.ndarray,
         type0_emb: np.ndarray,
@@ -314,8 +314,6 @@ class MiniLMEncoder:
         built and supported; ``$LATENTSCORE_DENSE`` can force either). The chosen one is
         :attr:`backend`.
         """
-        from tokenizers import Tokenizer
-
         if blas_threads is not None:
             limit_blas_threads(blas_threads)
         backend = resolve_backend(dense)
@@ -327,11 +325,9 @@ class MiniLMEncoder:
             if not needed.is_file():
                 raise FileNotFoundError(f"MiniLM model file missing: {needed}")
 
-        tokenizer = Tokenizer.from_file(str(tok_path))
-        # tokenizer.json ships with truncation 128 and fixed padding 128; sentence-transformers
+        # tokenizer.json asks for truncation and padding at 128; sentence-transformers
         # truncates at max_seq_length (256) and pads per batch, which encode() does itself.
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
+        tokenizer = WordPieceTokenizer.from_file(tok_path)
 
         w = read_safetensors(weights_path)
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in w else ""
@@ -385,20 +381,19 @@ class MiniLMEncoder:
         )
 
     @property
-    def tokenizer(self) -> Tokenizer:
-        """The configured ``tokenizers.Tokenizer`` (truncation at 256, no padding); e.g. for
+    def tokenizer(self) -> WordPieceTokenizer:
+        """The model's :class:`WordPieceTokenizer`; e.g. for
         ``get_vocab()``. Treat it as read-only: it is shared by all threads."""
         return self._tokenizer
 
     def token_count(self, text: str) -> int:
         """Tokens ``text`` needs including [CLS]/[SEP], before truncation (so a caller can warn
         when it exceeds :attr:`max_seq_length` and the tail is ignored)."""
-        enc = self._tokenizer.encode(text)
-        return len(enc.ids) + sum(len(o.ids) - 2 for o in enc.overflowing)
+        return len(self._tokenizer.tokens(text)) + 2
 
     def is_truncated(self, text: str) -> bool:
         """True if ``text`` is longer than :attr:`max_seq_length` tokens and gets cut."""
-        return bool(self._tokenizer.encode(text).overflowing)
+        return self.token_count(text) > MAX_SEQ_LENGTH
 
     def encode(
         self,
@@ -422,10 +417,7 @@ class MiniLMEncoder:
             return out
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        if n == 1:
-            ids_list = [self._tokenizer.encode(texts[0]).ids]
-        else:
-            ids_list = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        ids_list = [self._tokenizer.encode(text, MAX_SEQ_LENGTH) for text in texts]
         order = sorted(range(n), key=lambda i: len(ids_list[i]))
         for chunk in _batches(order, [len(ids) for ids in ids_list], batch_size, max_batch_tokens):
             longest = len(ids_list[chunk[-1]])
