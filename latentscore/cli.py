@@ -33,12 +33,37 @@ from latentscore.errors import AudioDeviceError, LatentScoreError, ModelNotAvail
 from latentscore.models.base import DEFAULT_MODEL
 
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report an interrupted program.
+EXIT_INTERRUPTED = 130
 PROGRESS_MIN_SECONDS = 5.0
 DEFAULT_DEMO_PRESET = "morning_mist"
 DEFAULT_DEMO_VIBE = "morning mist over a quiet lake"
 
 out = Console()
 err = Console(stderr=True)
+
+
+def _hide_flag_types() -> None:
+    """Show no ``<bool>`` after plain on/off flags (``--full``, ``--help``) in ``--help``.
+
+    Typer (0.29) prints every option's Python type in the help table; for a flag that takes
+    no value the type is noise that reads as if a value were expected. Options with a value
+    keep theirs (``<path>``, ``<float>``).
+    """
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_hides_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich._hides_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -81,6 +106,26 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from latentscore import __version__
+
+        typer.echo(f"latentscore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Options that come before the command (``latentscore --version``)."""
+
+
 ModelOption = Annotated[
     str,
     typer.Option(
@@ -98,14 +143,33 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+#: What a shell user does about a missing audio output (the library's own message names
+#: ``audio.play(device=...)``, which is Python advice).
+DEVICE_FIX_CLI = (
+    "connect or enable an output, pick one with --device NAME|INDEX "
+    "(list them: python -m sounddevice), or run with --no-audio"
+)
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C, the same for every command: one line on stderr, exit status 130."""
+    err.print("Interrupted.", highlight=False)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def guarded(action: Callable[[], T]) -> T:
-    """Run ``action``, turning user-caused errors into :func:`fail`."""
+    """Run ``action``, turning user-caused errors into :func:`fail` and Ctrl-C into
+    :func:`interrupted`."""
     try:
         return action()
+    except AudioDeviceError as exc:
+        fail(f"{exc.problem}; {DEVICE_FIX_CLI}")
     except LatentScoreError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+    except KeyboardInterrupt:
+        interrupted()
 
 
 _STEP = re.compile(r"^[+-]\d+$")
@@ -360,7 +424,11 @@ def demo(
             target = output or Path("demo.wav")
             if output is None:
                 audio.save(target)
-            err.print(f"[yellow]No audio output:[/yellow] {exc}", highlight=False, soft_wrap=True)
+            err.print(
+                f"[yellow]No audio output:[/yellow] {escape(exc.problem)}",
+                highlight=False,
+                soft_wrap=True,
+            )
             out.print(f"Saved the demo to {target} instead; play it with any audio player.")
             return
         out.print(
@@ -370,9 +438,11 @@ def demo(
         try:
             audio.play()
         except AudioDeviceError as exc:
-            err.print(f"[yellow]Playback failed:[/yellow] {exc}", highlight=False, soft_wrap=True)
-        except KeyboardInterrupt:
-            out.print("Stopped.")
+            err.print(
+                f"[yellow]Playback failed:[/yellow] {escape(exc.problem)}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     guarded(run)
 

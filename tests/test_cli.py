@@ -304,3 +304,75 @@ def test_console_script_bad_set_exits_2(tmp_path: Path) -> None:
         "brightness" in proc.stderr and "blinding" in proc.stderr and "very_bright" in proc.stderr
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"latentscore {ls.__version__}"
+
+
+def test_help_shows_no_type_after_plain_flags() -> None:
+    for command in (["config"], ["bridge"], ["render"]):
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "160"})
+        assert result.exit_code == 0
+        assert "<bool>" not in result.output
+    bridge_help = runner.invoke(app, ["bridge", "--help"], env={"COLUMNS": "160"}).output
+    assert "<float>" in bridge_help  # options that take a value keep their type
+
+
+def test_unwritable_output_names_the_users_path(tmp_path: Path) -> None:
+    target = tmp_path / "missing_dir" / "x.wav"
+    result = runner.invoke(app, ["render", "-d", "0.5", "--seed", "1", "-o", str(target)])
+    assert result.exit_code == 2
+    assert str(target) in result.stderr
+    assert ".tmp" not in result.stderr
+
+
+def test_device_errors_suggest_cli_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentscore.audio_device import check_output_device
+    from latentscore.cli import DEVICE_FIX_CLI, guarded
+
+    class NoDevices:
+        class PortAudioError(Exception):
+            pass
+
+        def query_devices(self, *_: object, **__: object) -> dict[str, object]:
+            raise ValueError("Error querying device -1")
+
+    with pytest.raises(AudioDeviceError) as caught:
+        check_output_device(NoDevices())  # type: ignore[arg-type]
+    assert "audio.play(device=" in str(caught.value)  # Python users get Python advice
+    assert "audio.play" not in caught.value.problem
+
+    def play() -> None:
+        raise caught.value
+
+    captured: list[str] = []
+    monkeypatch.setattr("latentscore.cli.err.print", lambda msg, **_: captured.append(msg))
+    with pytest.raises(Exception) as exited:
+        guarded(play)
+    assert getattr(exited.value, "exit_code", None) == 2
+    assert DEVICE_FIX_CLI in captured[0] and "audio.play" not in captured[0]
+    assert "--no-audio" in DEVICE_FIX_CLI and "--device" in DEVICE_FIX_CLI
+
+
+@pytest.mark.parametrize("command", ["render", "demo"])
+def test_ctrl_c_prints_one_line_and_exits_130(command: str, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "long.wav"
+    proc = subprocess.Popen(
+        [_console_script(), command, "--preset", "deep_space", "-d", "3600", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    time.sleep(4.0)  # well into the hour-long render
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (stdout, stderr)
+    assert stderr.strip() == "Interrupted."
+    assert list(tmp_path.iterdir()) == []  # no partial file, no temp file
