@@ -7,7 +7,6 @@ trying to diagnose, so every failure becomes a row in the report.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.util
 import os
@@ -15,10 +14,12 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
+
+from latentscore.native_stderr import silenced_native_stderr
 
 Status = Literal["ok", "warn", "missing"]
 
@@ -256,25 +257,8 @@ def check_query_kernel() -> Check:
     )
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence C libraries (ALSA prints to fd 2) while probing; our report says it better."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def check_midi() -> Check:
-    with _quiet_stderr():
+    with silenced_native_stderr():
         return _probe_midi()
 
 

@@ -376,3 +376,18 @@ def test_ctrl_c_prints_one_line_and_exits_130(command: str, tmp_path: Path) -> N
     assert proc.returncode == 130, (stdout, stderr)
     assert stderr.strip() == "Interrupted."
     assert list(tmp_path.iterdir()) == []  # no partial file, no temp file
+
+
+def test_midi_probing_prints_nothing_on_stderr() -> None:
+    # Whatever this machine has (no /dev/snd/seq, no JACK server, or both), the C libraries'
+    # own diagnostics must not reach the terminal; the listing says what is missing.
+    done = subprocess.run(
+        [_console_script(), "bridge", "--midi-list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "controller maps" in done.stdout
+    assert done.stderr == ""
