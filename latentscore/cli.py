@@ -89,7 +89,8 @@ app = typer.Typer(
   [dim]# override fields by label, or step ordered fields up/down[/dim]
   latentscore render --preset deep_space --set tempo=+1 -s texture=stars -o a.flac
 
-  [dim]# your own config file, a fixed seed, and the notes as MIDI too[/dim]
+  [dim]# a config file (here the one a vibe asks for), a fixed seed, the notes as MIDI too[/dim]
+  latentscore config "rainy night in a jazz bar" > my.json
   latentscore render --config my.json --seed 7 -o piece.wav --midi piece.mid
 
   [dim]# list presets, print every field and label, check audio/JACK/MIDI[/dim]
