@@ -27,13 +27,15 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest -q
 
+# ruff (lint + formatting) and mypy (settings in pyproject.toml); CI runs this before the tests.
 lint: venv
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
 
 format: venv
-	$(BIN)/ruff check --fix .
-	$(BIN)/ruff format .
+	$(BIN)/python -m ruff check --fix .
+	$(BIN)/python -m ruff format .
 
 bench: venv
 	@set -e; for script in benchmarks/[!_]*.py; do \
@@ -45,4 +47,4 @@ readme: venv
 	$(BIN)/python -m latentscore.docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache latentscore/models/_halfgemm*.so
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache latentscore/models/_halfgemm*.so

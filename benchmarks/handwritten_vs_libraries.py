@@ -82,8 +82,8 @@ def osc() -> None:
             theirs[type(exc).__name__] += 1
     print(f"OSC: {n} corrupted packets: ours {dict(ours)}; python-osc {dict(theirs)}")
     for name, data in (("one-float message", messages[0]), ("3-message bundle", bundle)):
-        a = _per_call_us(lambda d=data: decode_packet(d))
-        b = _per_call_us(lambda d=data: OscPacket(d))
+        a = _per_call_us(lambda d=data: decode_packet(d))  # type: ignore[misc]
+        b = _per_call_us(lambda d=data: OscPacket(d))  # type: ignore[misc]
         print(f"OSC decode {name}: ours {a:.1f} us, python-osc {b:.1f} us")
 
     def build() -> bytes:

@@ -58,7 +58,7 @@ def resolve_model(spec: ModelSpec = DEFAULT_MODEL) -> VibeModel:
     if callable(from_spec):  # e.g. ExternalModelSpec builds its model object
         return from_spec()
     if callable(getattr(spec, "generate", None)):  # any object with generate(text)
-        return spec  # type: ignore[no-any-return]
+        return spec
     raise InvalidConfigError(
         f"model: expected 'fast', 'expressive', 'external:<litellm model id>', an "
         f"ExternalModelSpec or an object with generate(text), got {type(spec).__name__}",
