@@ -59,9 +59,8 @@ print(json.dumps(sizes))
 _IMPORT_SCRIPT = (
     "import time; t = time.perf_counter(); import latentscore; print(time.perf_counter() - t)"
 )
-_RENDER_SCRIPT = (
-    "import latentscore as ls; a = ls.render('warm sunset', duration=5); assert len(a) > 0"
-)
+# No check on the result: 0.1.8's Audio has no len(); a failed render exits non-zero anyway.
+_RENDER_SCRIPT = "import latentscore as ls; ls.render('warm sunset', duration=5)"
 
 
 @dataclass
