@@ -359,8 +359,8 @@ def test_device_errors_suggest_cli_flags(monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize("command", ["render", "demo"])
 def test_ctrl_c_prints_one_line_and_exits_130(command: str, tmp_path: Path) -> None:
+    import os
     import signal
-    import time
 
     out = tmp_path / "long.wav"
     proc = subprocess.Popen(
@@ -369,11 +369,18 @@ def test_ctrl_c_prints_one_line_and_exits_130(command: str, tmp_path: Path) -> N
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        # rich draws the progress bar only on a terminal; this says stdout is one, so the
+        # first progress output tells the test the hour-long render has started.
+        env={**os.environ, "TTY_COMPATIBLE": "1", "COLUMNS": "80"},
+        # A test run started in the background has SIGINT ignored, and children inherit
+        # that; the CLI must get SIGINT as a terminal would deliver it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(4.0)  # well into the hour-long render
+    assert proc.stdout is not None
+    assert proc.stdout.read(1), "no progress output"
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (stdout, stderr)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
     assert stderr.strip() == "Interrupted."
     assert list(tmp_path.iterdir()) == []  # no partial file, no temp file
 
