@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml latentscore/models/_halfgemm.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install --retries 1 torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install -e '.[dev,external,expressive,build]'
+	$(BIN)/python -m pip install -e '.[dev,external,expressive,link,build]'
 	touch $(STAMP)
 
 demo: venv

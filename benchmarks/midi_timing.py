@@ -68,13 +68,12 @@ def open_ports(jack: bool, received: list[tuple[float, mido.Message]]) -> tuple[
 def cc_latency(daemon: BridgeDaemon, ctl: Any, n: int = 300) -> list[float]:
     out = []
     for i in range(n):
-        since = len(daemon.performance.executed)
         sent = time.monotonic()
         ctl.send(mido.Message("control_change", control=30, value=(i * 37) % 128))
         deadline = sent + 2.0
         while time.monotonic() < deadline:
-            executed = list(daemon.performance.executed)[since:]
-            hit = next((at for at, op in executed if isinstance(op, Glide)), None)
+            executed = list(daemon.performance.executed)  # a bounded deque: match by time
+            hit = next((at for at, op in executed if at >= sent and isinstance(op, Glide)), None)
             if hit is not None:
                 out.append((hit - sent) * 1000)
                 break

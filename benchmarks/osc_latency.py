@@ -37,13 +37,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def wait_executed(daemon: BridgeDaemon, since: int, kind: type, timeout: float = 5.0) -> float:
-    """Monotonic time the render thread executed the first op of ``kind`` after ``since``."""
+def wait_executed(daemon: BridgeDaemon, since: float, kind: type, timeout: float = 5.0) -> float:
+    """Monotonic time the render thread executed the first op of ``kind`` at or after ``since``
+    (a monotonic time: the log is a bounded deque, so positions in it shift)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        log = list(daemon.performance.executed)
-        for at, op in log[since:]:
-            if isinstance(op, kind):
+        for at, op in list(daemon.performance.executed):
+            if at >= since and isinstance(op, kind):
                 return at
         time.sleep(0.0002)
     raise TimeoutError(f"no {kind.__name__} executed")
@@ -52,10 +52,9 @@ def wait_executed(daemon: BridgeDaemon, since: int, kind: type, timeout: float =
 def fader_latency(daemon: BridgeDaemon, client: OscClient, n: int = 300) -> list[float]:
     out = []
     for i in range(n):
-        since = len(daemon.performance.executed)
         sent = time.monotonic()
         client.send(f"{P}/brightness", (i % 100) / 100 + 0.001)
-        out.append((wait_executed(daemon, since, Glide) - sent) * 1000)
+        out.append((wait_executed(daemon, sent, Glide) - sent) * 1000)
         time.sleep(0.02)
     return out
 
@@ -63,10 +62,9 @@ def fader_latency(daemon: BridgeDaemon, client: OscClient, n: int = 300) -> list
 def vibe_latency(daemon: BridgeDaemon, client: OscClient, n: int = 30) -> list[float]:
     out = []
     for i in range(n):
-        since = len(daemon.performance.executed)
         sent = time.monotonic()
         client.send(f"{P}/vibe", "dark rain" if i % 2 else "bright morning")
-        out.append((wait_executed(daemon, since, Crossfade, 30.0) - sent) * 1000)
+        out.append((wait_executed(daemon, sent, Crossfade, 30.0) - sent) * 1000)
         time.sleep(0.1)
     return out
 

@@ -160,6 +160,14 @@ def main() -> int:
         for line in proc.stdout:
             if "Ctrl-C" in line:
                 break
+        # drain both pipes for the whole run: a full pipe would block the daemon's writes
+        drained: dict[str, list[str]] = {"out": [], "err": []}
+        drains = [
+            threading.Thread(target=lambda f=f, k=k: drained[k].extend(f), daemon=True)
+            for k, f in (("out", proc.stdout), ("err", proc.stderr))
+        ]
+        for thread in drains:
+            thread.start()
         rec.connect_inputs(rec.wait_for_output_ports(client="LatentScore"))
         daemon_in = rec.input_ports_of(midi=True, pattern="LatentScore")
         if daemon_in:
@@ -208,10 +216,14 @@ def main() -> int:
         load_end = os.getloadavg()
         listener.stop_flag.set()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        for thread in drains:
+            thread.join(timeout=5)
+        out, err = "".join(drained["out"]), "".join(drained["err"])
         xruns = rec.xruns
     found = re.search(r"(\d+) underruns", out)
     underruns = int(found.group(1)) if found else -1
+    slowest = re.search(r"slowest render ([\d.]+) ms", out)
     growth = 100.0 * (rss_peak - rss_start) / rss_start
     latency = "default --latency" if args.latency is None else f"--latency {args.latency:g}"
     print(f"Soak: {wall / 60:.1f} min on JACK (dummy, 256 frames), {latency}")
@@ -219,7 +231,10 @@ def main() -> int:
         f"  sent {sent} messages ({sent / wall:.0f}/s): {crossfades} style/config/seed, "
         f"{vibes} vibes, {midi_sent} MIDI CCs; listener received {listener.received} values"
     )
-    print(f"  underruns {underruns} (target 0)   JACK xruns seen by the recorder {xruns}")
+    print(
+        f"  underruns {underruns} (target 0)   JACK xruns seen by the recorder {xruns}   "
+        f"slowest render {slowest.group(1) if slowest else '?'} ms"
+    )
     print(
         f"  RSS start {rss_start / 1024:.0f} MB, peak {rss_peak / 1024:.0f} MB, end "
         f"{rss_end / 1024:.0f} MB: growth {growth:+.1f} % (target < 5 %)"

@@ -60,6 +60,7 @@ def run_bridge(
     midi_list: bool = False,
     midi_api: str = "auto",
     clock: str = "none",
+    link: bool = False,
     learn: bool = False,
     learn_params: str | None = None,
     learn_file: Path | None = None,
@@ -88,6 +89,11 @@ def run_bridge(
         clock=clock,  # type: ignore[arg-type]
         api=midi_api,
     )
+    if link:
+        try:
+            import aalink  # noqa: F401
+        except ImportError:
+            fail("--link needs the optional 'aalink' package: pip install 'latentscore[link]'")
     if vibe is not None and config is not None:
         fail("give either --vibe or --preset/--config, not both")
     if not 0 <= osc_port < 65536 or (oscquery_port is not None and not 0 <= oscquery_port < 65536):
@@ -116,6 +122,7 @@ def run_bridge(
             device=_device(device),
             latency_ms=latency,
             zeroconf=zeroconf,
+            link=link,
             midi=midi if midi.wanted else None,
         )
     except ValueError as exc:
@@ -163,7 +170,8 @@ def _serve(out: Console, daemon: BridgeDaemon) -> None:
     stats = daemon.performance.stats
     out.print(
         f"Stopped: {stats.played_samples / daemon.performance.sample_rate:.1f} s played, "
-        f"{stats.underruns} underruns, {daemon.controller.received} messages, "
+        f"{stats.underruns} underruns (slowest render {stats.slowest_render_ms:.1f} ms), "
+        f"{daemon.controller.received} messages, "
         f"{daemon.controller.rejected} rejected.",
         highlight=False,
     )

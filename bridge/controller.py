@@ -57,6 +57,13 @@ log = logging.getLogger("bridge.controller")
 IMMEDIATE_COMMANDS = frozenset({"state", "subscribe", "unsubscribe"})
 ERROR_PATH = f"{PREFIX}/error"
 TITLE_PATH = f"{PREFIX}/title"
+# A short and a long vibe: the fast model's first answers size its scratch buffers.
+WARM_UP_VIBES = (
+    "warm sunset",
+    "a slow rainy evening in an empty city, distant traffic, neon reflections on wet "
+    "streets, a lonely saxophone somewhere far away and the hum of old radiators, "
+    "soft, dark, spacious and a little hopeful",
+)
 
 
 @dataclass(frozen=True)
@@ -394,11 +401,16 @@ class Controller:
         the GIL (tens of ms), which would starve a render worker only a few ms ahead.
         """
         from latentscore.models.base import resolve_model
+        from latentscore.models.fast import FastModel
 
         try:
-            resolve_model(self.model)
+            model = resolve_model(self.model)
         except Exception as exc:  # the music plays on; /vibe will answer with the error
             log.warning("vibes are unavailable: %s", exc)
+            return
+        if isinstance(model, FastModel):  # local and cheap: its first answers allocate
+            for text in WARM_UP_VIBES:  # scratch memory; do that now, not mid-performance
+                model.generate(text)
 
     def close(self) -> None:
         self._vibes.shutdown(wait=False, cancel_futures=True)

@@ -15,7 +15,6 @@ SIGTERM, which is what ``latentscore bridge`` calls.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import random
@@ -31,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 from bridge.controller import Controller, Limits, Sender
 from bridge.discovery import Advertiser
 from bridge.feedback import FeedbackHub
+from bridge.malloc_tuning import tune_malloc
 from bridge.midi_options import MidiOptions
+from bridge.osc_codec import OscMessage
 from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
 from bridge.oscquery import EXTENSIONS, Namespace, OscQueryServer
 from bridge.performance import LATENCY_MS, LivePerformance
@@ -47,10 +48,10 @@ from latentscore.vibe import vibe_to_result
 from synth.warmup import warm_voices
 
 if TYPE_CHECKING:
+    from bridge.link_sync import LinkSync
     from bridge.midi_bridge import MidiBridge
 
 log = logging.getLogger("bridge")
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
 
 @dataclass
@@ -75,6 +76,7 @@ class BridgeOptions:
     feedback_hz: float = 30.0
     limits: Limits = field(default_factory=Limits)
     zeroconf: bool = True
+    link: bool = False  # join an Ableton Link session (needs the optional aalink package)
     name: str = "LatentScore"
     midi: MidiOptions | None = None  # MIDI in/out, maps, learn, clock (None: no MIDI)
 
@@ -92,6 +94,7 @@ class BridgeDaemon:
         self._started = False
         self.oscquery: OscQueryServer | None = None
         self.advertiser: Advertiser | None = None
+        self.link: LinkSync | None = None  # --link (see bridge.link_sync)
         seed = options.seed if options.seed is not None else random.randrange(2**31)
         config, title = options.config or MusicConfig(), ""
         if options.vibe:  # resolved before anything plays: a bad model fails fast, loudly
@@ -151,6 +154,7 @@ class BridgeDaemon:
     def start(self) -> BridgeDaemon:
         """Start audio, inputs and outputs; returns self. Raises if a port or device fails."""
         opts = self.options
+        tune_malloc()  # before any thread of ours allocates (see bridge.malloc_tuning)
         for host, port in opts.send_to:
             self.hub.add(self.udp.target((_resolve(host), port)))
         self.hub.start()
@@ -160,7 +164,6 @@ class BridgeDaemon:
         # is exempt from the garbage collector's full passes (they would walk the model's
         # objects and stall every thread for tens of ms).
         sys.setswitchinterval(0.001)
-        fix_malloc_threshold()
         warm_voices(self.state.synth_params())
         if not opts.vibe:  # (a --vibe has loaded it already)
             self.controller.warm_up()
@@ -170,6 +173,8 @@ class BridgeDaemon:
             if self.midi is not None:  # before the performance, so its first notes are sent
                 self.midi.start()
             self.performance.start()
+            if opts.link:
+                self.link = self._start_link()
             self.udp.start()
             self.tcp.start()
             if opts.oscquery_port is not None:
@@ -208,7 +213,22 @@ class BridgeDaemon:
             self._stopped.set()
             self._stop_parts()
 
+    def _start_link(self) -> LinkSync:
+        """Join Ableton Link: tempo changes go through the controller like any control."""
+        from bridge.link_sync import LinkSync
+
+        sender = Sender(("ableton-link",), "link", 0, "link", lambda packet: True)
+
+        def set_tempo(position: float) -> None:
+            self.controller.handle_message(OscMessage(f"{PREFIX}/tempo", (position,), "f"), sender)
+
+        link = LinkSync(self.performance, set_tempo, self.controller.current_params)
+        self.performance.listeners.append(link)
+        return link.start()
+
     def _stop_parts(self) -> None:
+        if self.link is not None:
+            self.link.close()
         self.performance.close()
         if self.midi is not None:  # after the audio: no notes can follow the all-notes-off
             self.midi.close()
@@ -315,23 +335,6 @@ class BridgeDaemon:
             lines += self.midi.summary_lines()
         lines.append("  Ctrl-C or SIGTERM stops (fade out).")
         return "\n".join(lines)
-
-
-def fix_malloc_threshold(threshold: int = 128 * 1024) -> None:
-    """Make glibc give every large block (numpy arrays of notes) its own mapping, always.
-
-    glibc raises its mmap threshold each time a large block is freed, after which blocks of
-    that size come from the heap and fragment it: under a stream of style changes (notes of
-    every size, rendered and freed on several threads) the daemon's memory grew by about
-    200 MB a minute and never came back. A fixed threshold returns freed notes to the
-    system (measured: 110 MB of growth in 45 s became 40 MB, the voices' bounded caches).
-    A no-op where the C library has no ``mallopt`` (macOS, Windows).
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, threshold)
-    except (OSError, AttributeError):
-        pass
 
 
 def _default_backend(options: BridgeOptions) -> OutputBackend:

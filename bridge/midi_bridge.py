@@ -56,7 +56,7 @@ log = logging.getLogger("bridge.midi")
 DEFAULT_MAP = "generic"
 _REPO_CONTROLLERS = Path(__file__).resolve().parent.parent / "presets" / "controllers"
 REALTIME = frozenset({"clock", "start", "continue", "stop"})
-OUTPUT_FLUSH_SECONDS = 0.03  # a few JACK periods for the last messages to leave
+OUTPUT_FLUSH_SECONDS = 0.1  # a few JACK periods for the last messages to leave
 
 
 # --- map files -------------------------------------------------------------------------------

@@ -97,6 +97,11 @@ class MidiSystem:
     def output_names(self) -> list[str]:
         return [n for n in self.backend.get_output_names() if not self._own(n)]
 
+    def _client(self, name: str) -> dict[str, str]:
+        """rtmidi: name our virtual port's client too (JACK and ALSA show "LatentScore Out",
+        not "RtMidiOut Client"); other mido backends take no client name."""
+        return {"client_name": name} if self.description.startswith("rtmidi") else {}
+
     def _own(self, name: str) -> bool:
         return any(name == own or name.endswith(f":{own}") for own in self.own_ports)
 
@@ -122,7 +127,9 @@ class MidiSystem:
     ) -> Any:
         """Open an input by name substring, or ``virtual``; messages go to ``callback``."""
         if wanted == VIRTUAL:
-            port = self.backend.open_input(virtual_name, virtual=True, callback=callback)
+            port = self.backend.open_input(
+                virtual_name, virtual=True, callback=callback, **self._client(virtual_name)
+            )
             self.own_ports += (virtual_name,)
             return port
         name = self.find(self.input_names(), wanted, "input")
@@ -131,7 +138,9 @@ class MidiSystem:
     def open_output(self, wanted: str, virtual_name: str = OUT_NAME) -> Any:
         """Open an output by name substring, or ``virtual``."""
         if wanted == VIRTUAL:
-            port = self.backend.open_output(virtual_name, virtual=True)
+            port = self.backend.open_output(
+                virtual_name, virtual=True, **self._client(virtual_name)
+            )
             self.own_ports += (virtual_name,)
             return port
         name = self.find(self.output_names(), wanted, "output")

@@ -377,7 +377,7 @@ def demo(
     duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 30.0,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Also save here (used when there is no device)."),
+        typer.Option("--output", "-o", help="Save here instead of playing (as in 0.1.8)."),
     ] = None,
     preset: Annotated[
         str | None, typer.Option("--preset", "-p", help="Play a preset instead of a vibe.")
@@ -385,10 +385,11 @@ def demo(
     seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,
     model: ModelOption = DEFAULT_MODEL,
 ) -> None:
-    """Render a vibe (or --preset) and play it; without an audio device, save a file instead.
+    """Render a vibe (or --preset) and play it; with --output, or without an audio device, save.
 
     With no arguments it plays a default vibe through the fast model (falling back to the
-    morning_mist preset in a build without it).
+    morning_mist preset in a build without it). ``--output FILE`` only saves (nothing is
+    played, no audio device is needed), as ``latentscore demo --output`` did in 0.1.8.
     Examples: latentscore demo "neon city at midnight"; latentscore demo --preset neon_city
     """
     from latentscore.audio_device import check_output_device, load_sounddevice
@@ -419,12 +420,12 @@ def demo(
         name = preset or describe(audio.metadata) or "the demo"
         if output is not None:
             out.print(f"Saved {audio.save(output)}", highlight=False)
+            return
         try:
             check_output_device(load_sounddevice())
         except AudioDeviceError as exc:
-            target = output or Path("demo.wav")
-            if output is None:
-                audio.save(target)
+            target = Path("demo.wav")
+            audio.save(target)
             err.print(
                 f"[yellow]No audio output:[/yellow] {escape(exc.problem)}",
                 highlight=False,
@@ -491,9 +492,19 @@ def download(
         typer.Option("--repo", help="Hugging Face repo id (default: google/gemma-3-270m-it)."),
     ] = None,
 ) -> None:
-    """Fetch model weights for offline use, e.g. `latentscore download expressive`."""
+    """Fetch model weights for offline use, e.g. `latentscore download expressive`.
+
+    `latentscore download fast` (0.1.8's pre-download) succeeds at once: the fast model's
+    files ship with the package; it is loaded to check that they are intact.
+    """
     from latentscore.models.download import download_model
 
+    if model.strip().lower() == "fast":
+        from latentscore.models.base import resolve_model
+
+        guarded(lambda: resolve_model("fast"))
+        out.print("the fast model ships with the package; nothing to download", highlight=False)
+        return
     path = guarded(lambda: download_model(model, repo_id=repo))
     out.print(f"{model} model saved in {path}", highlight=False)
 
@@ -576,6 +587,14 @@ def bridge(
     clock: Annotated[
         str, typer.Option("--clock", help="MIDI clock: none, out (send) or in (follow).")
     ] = "none",
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Join an Ableton Link session: tempo follows or leads, bars on Link's "
+            "4-beat phase (needs: pip install 'latentscore[link]').",
+        ),
+    ] = False,
     learn: Annotated[
         bool, typer.Option("--learn", help="Guided MIDI learn of the main controls at start.")
     ] = False,
@@ -621,6 +640,7 @@ def bridge(
             midi_list=midi_list,
             midi_api=midi_api,
             clock=clock,
+            link=link,
             learn=learn,
             learn_params=learn_params,
             learn_file=learn_file,

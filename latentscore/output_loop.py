@@ -35,12 +35,14 @@ from typing import Literal, Protocol
 import numpy as np
 
 from latentscore.audio_device import OutputBackend, OutputHandle, Samples
+from latentscore.thread_priority import raise_current_thread
 
 log = logging.getLogger(__name__)
 
 STALL_SECONDS = 0.5  # no device callback for this long while playing: the device is gone
 REOPEN_SECONDS = 1.0  # how often a lost device is tried again
 FADE_SECONDS = 0.05  # shutdown fade
+DROPOUT_LOG_SECONDS = 5.0  # at most one dropout warning line this often
 
 DeviceStatus = Literal["lost", "back"]
 
@@ -239,6 +241,8 @@ class LoopStats:
         played_samples: samples handed to the device (silence included).
         rendered_samples: samples the producer rendered into the ring.
         device_losses: times the device went away; ``reopens``: times it came back.
+        slowest_render_ms: the longest single render of the producer (what an underrun is
+            usually measured against: a render longer than the ring lasts is a dropout).
     """
 
     underruns: int = 0
@@ -247,6 +251,7 @@ class LoopStats:
     rendered_samples: int = 0
     device_losses: int = 0
     reopens: int = 0
+    slowest_render_ms: float = 0.0
 
 
 class Producer(Protocol):
@@ -320,6 +325,8 @@ class OutputLoop:
         self._worker = threading.Thread(target=self._work, name=f"{name}-render", daemon=True)
         self._watchdog = threading.Thread(target=self._watch, name=f"{name}-watch", daemon=True)
         self._started_at = 0.0
+        self._underruns_logged = 0
+        self._dropout_logged_at = -DROPOUT_LOG_SECONDS
 
     # --- state ---------------------------------------------------------------------------
     @property
@@ -446,6 +453,8 @@ class OutputLoop:
         while not self._halt.wait(0.1):
             if self._finished.is_set():
                 return
+            if self.stats.underruns != self._underruns_logged:
+                self._log_dropouts()
             if not self._lost:
                 last = self.clock.last_mark or self._started_at
                 ended = self._stream_ended.is_set() and not self._fade.started
@@ -525,15 +534,40 @@ class OutputLoop:
     def _fill(self) -> None:
         """Render into the ring until it is full (or the source ends)."""
         ring = self.ring
+        stats = self.stats
         while not self._source_done and not self._halt.is_set() and ring.free >= self.step:
+            began = time.perf_counter()
             block, more = self.producer.produce(min(ring.free, self.max_render))
+            took = 1000.0 * (time.perf_counter() - began)
+            if took > stats.slowest_render_ms:
+                stats.slowest_render_ms = took
             ring.write(block)  # never more than free: only this thread writes
-            self.stats.rendered_samples += len(block)
+            stats.rendered_samples += len(block)
             if not more:
                 self._source_done = True
 
+    def _log_dropouts(self) -> None:
+        """One warning line for new dropouts, at most every few seconds.
+
+        From the watchdog: the render worker never writes to a log (a stderr pipe nobody
+        reads, or a paused terminal, would block it and stop the music).
+        """
+        now = time.monotonic()
+        if now - self._dropout_logged_at < DROPOUT_LOG_SECONDS:
+            return
+        new = self.stats.underruns - self._underruns_logged
+        self._underruns_logged = self.stats.underruns
+        self._dropout_logged_at = now
+        ring_ms = 1000.0 * self.ring.capacity / self.sample_rate
+        log.warning(
+            "%s: %d dropout(s): the ring (%.0f ms) ran dry; slowest render so far %.1f ms. "
+            "On a busy machine raise the latency (bridge: --latency).",
+            self._name, new, ring_ms, self.stats.slowest_render_ms,
+        )  # fmt: skip
+
     def _work(self) -> None:
         ring = self.ring
+        log.debug("%s: render worker priority: %s", self._name, raise_current_thread())
         try:
             while not self._halt.is_set() and not self._source_done:
                 with self._cond:

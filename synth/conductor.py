@@ -35,6 +35,7 @@ from synth.theory import Chord, HarmonyPlanner, Scale
 BUS_SIZE = 1 << 20  # 23.8 s per layer: longest note + tail + lookahead must fit
 MAX_NOTE_SECONDS = 16.0
 BEATS_PER_BAR = 4
+TAIL_FADE_SAMPLES = 256  # a note joined mid-way (see Conductor start_beat) fades in this fast
 
 
 def new_buses(*, touch: bool = False) -> NDArray[np.float32]:
@@ -54,8 +55,15 @@ class Conductor:
         seed: int,
         sample_rate: int = SAMPLE_RATE,
         buses: NDArray[np.float32] | None = None,
+        start_beat: float = 0.0,
     ) -> None:
-        """``buses``: an all-zero (layers, BUS_SIZE) array to reuse (see :func:`new_buses`)."""
+        """``buses``: an all-zero (layers, BUS_SIZE) array to reuse (see :func:`new_buses`).
+
+        ``start_beat``: the musical position of sample 0 (a crossfade's new engine joins a
+        running performance on its beat grid: sample 0 may fall mid-bar). Notes of that first
+        bar which began before sample 0 are not played from their start; the part of them
+        still sounding at sample 0 is (faded in over a few ms), without a note event.
+        """
         self.sample_rate = sample_rate
         if buses is None:
             buses = new_buses()
@@ -73,7 +81,12 @@ class Conductor:
         self._drift_rng = children[-2]
         self._harmony = HarmonyPlanner(children[-1])
         self._styles: dict[str, LayerStyle] = {}
-        self._bar = 0
+        if not start_beat >= 0.0:
+            raise ValueError(f"start_beat must be >= 0, got {start_beat}")
+        self.start_beat = float(start_beat)
+        self._bar = int(start_beat // BEATS_PER_BAR)
+        self._phase = start_beat - self._bar * BEATS_PER_BAR  # beats of bar 1 before sample 0
+        self.join_sample = 0  # notes begun before this are joined mid-way (see skip_to)
         self._bar_sample = 0.0  # sample position of the next bar to schedule
         self._drift = 0.0  # slow timing drift in seconds ("loose"/"drunk" feel)
         self._next_degree: int | None = None
@@ -101,7 +114,27 @@ class Conductor:
             for start, beat, spb in reversed(self.bar_starts):
                 if sample >= start:
                     return beat + (sample - start) / (spb * self.sample_rate)
+        return self.start_beat
+
+    def sample_at(self, beat: float) -> float:
+        """The sample position of musical position ``beat`` (inverse of :meth:`beat_at`;
+        past the bars written so far, at the last bar's tempo)."""
+        with self.lock:
+            for start, bar_beat, spb in reversed(self.bar_starts):
+                if beat >= bar_beat:
+                    return start + (beat - bar_beat) * spb * self.sample_rate
         return 0.0
+
+    def skip_to(self, sample: int) -> None:
+        """Nothing before ``sample`` will be read: clear what was written there, and join
+        notes composed later that begin before it mid-way (see ``start_beat``)."""
+        with self.lock:
+            for li, end in enumerate(self.bus_end):
+                m = min(sample, end, BUS_SIZE)
+                if m > 0:
+                    self.buses[li, :m] = 0.0
+            self.read_floor = sample
+            self.join_sample = sample
 
     def release_buses(self, read_pos: int) -> NDArray[np.float32]:
         """Zero what is still written ahead of ``read_pos`` and hand the buses over for reuse.
@@ -133,6 +166,9 @@ class Conductor:
             else self._harmony.next_degree(slow_hint)
         )
         self._next_degree = self._harmony.next_degree(slow_hint)
+        if self._phase > 0.0:  # the first bar began before sample 0 (see start_beat)
+            self._bar_sample -= self._phase * spb * self.sample_rate
+            self._phase = 0.0
         bar_start_beat = float(self._bar * BEATS_PER_BAR)
         with self.lock:
             self.bar_starts.append((int(round(self._bar_sample)), bar_start_beat, spb))
@@ -198,7 +234,12 @@ class Conductor:
         bar_sample = self._bar_sample
         for ev, off, vs in zip(events, offsets, vel_scale, strict=True):
             start_s = (ev.start_beat - bar_start_beat) * spb + off
-            start = max(floor_sample, int(round(bar_sample + start_s * sr)))
+            start = int(round(bar_sample + start_s * sr))
+            join = self.join_sample
+            if start < join and (join > 0 or ev.start_beat < self.start_beat):
+                self._render_tail(li, style, ev, start, vctx)  # began before this engine
+                continue
+            start = max(floor_sample, start)
             beat = bar_start_beat + (start - bar_sample) / (spb * sr)
             event = NoteEvent(
                 layer=ev.layer,
@@ -221,3 +262,19 @@ class Conductor:
                 ring_add(self.buses[li], start, sig)
                 self.bus_end[li] = max(self.bus_end[li], start + sig.shape[0])
                 self.new_events.append(event)
+
+    def _render_tail(
+        self, li: int, style: LayerStyle, ev: NoteEvent, start: int, vctx: VoiceContext
+    ) -> None:
+        """Write the part of a note begun before :attr:`join_sample` still sounding after it."""
+        join = self.join_sample
+        sig = style.render(replace(ev, start_sample=start), vctx)
+        tail = sig[join - start :]
+        if tail.shape[0] == 0:
+            return
+        tail = tail[: int(MAX_NOTE_SECONDS * self.sample_rate)].copy()
+        fade = min(tail.shape[0], TAIL_FADE_SAMPLES)
+        tail[:fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        with self.lock:
+            ring_add(self.buses[li], join, tail)
+            self.bus_end[li] = max(self.bus_end[li], join + tail.shape[0])

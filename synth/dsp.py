@@ -42,16 +42,22 @@ def _iramp(n: int) -> NDArray[np.int64]:
     return np.arange(n, dtype=np.int64)
 
 
+# Ramps up to 2**17 (3 s) are cached, about 3 MB in all. Longer ones are made afresh: cheap
+# beside the note that needs them, and cached they would hold up to 48 MB that a live daemon
+# only reaches after minutes of long notes (its memory crept while it played).
+_RAMP_CACHED = 1 << 17
+
+
 def ramp(n: int) -> F32:
     """0, 1, ..., n-1 as float32 (cached for common lengths; treat as read-only)."""
-    if n <= 1 << 21:
+    if n <= _RAMP_CACHED:
         return _ramp(1 << max(10, (n - 1).bit_length()))[:n]
     return np.arange(n, dtype=np.float32)
 
 
 def iramp(n: int) -> NDArray[np.int64]:
-    """0, 1, ..., n-1 as int64 (cached; read-only)."""
-    if n <= 1 << 21:
+    """0, 1, ..., n-1 as int64 (cached for common lengths; read-only)."""
+    if n <= _RAMP_CACHED:
         return _iramp(1 << max(10, (n - 1).bit_length()))[:n]
     return np.arange(n, dtype=np.int64)
 

@@ -98,6 +98,8 @@ class Engine:
     """Block-based real-time synthesizer. See the module docstring for the signal flow.
 
     ``quantum`` is the control block (a power of two from 64 to 8192, default 8192),
+    ``start_beat`` the musical position of sample 0 (a new engine joining a running beat
+    grid, see :class:`~synth.conductor.Conductor`),
     ``buses`` optional zeroed layer buses to reuse (see :meth:`release_buses`) and
     ``knob_seconds`` the time constant with which :meth:`set_params` without a glide time
     eases continuous controls (default 0.3 s). For one ``quantum`` the output is
@@ -114,6 +116,7 @@ class Engine:
         quantum: int = QUANTUM,
         knob_seconds: float = GLIDE_SECONDS,
         buses: NDArray[np.float32] | None = None,
+        start_beat: float = 0.0,
     ) -> None:
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"sample_rate: only {SAMPLE_RATE} Hz is supported")
@@ -128,7 +131,7 @@ class Engine:
         self._target = params.clamped()
         self._current = self._target
         self._ramp: tuple[SynthParams, int, float] | None = None
-        self._conductor = Conductor(self.seed, sample_rate, buses)
+        self._conductor = Conductor(self.seed, sample_rate, buses, start_beat)
         self._compose_lock = threading.Lock()  # one composer at a time (see compose())
         self._released = False
         self._chorus = Chorus(quantum, sample_rate)
@@ -196,6 +199,28 @@ class Engine:
             filled += take
         self.position += n_samples
         return out
+
+    def skip(self, n_samples: int) -> None:
+        """Start ``n_samples`` later, before the first render (a crossfade that began late).
+
+        Nearly free: what was composed for the skipped stretch is cleared unheard, notes
+        begun in it are joined mid-way, and the effects start from silence there as they
+        would have at sample 0.
+        """
+        if self.position or self._quantum_pos:
+            raise RuntimeError("skip() is only possible before the first render")
+        whole = max(0, n_samples) // self.quantum * self.quantum  # quanta stay aligned
+        if whole:
+            with self._compose_lock:
+                self._conductor.skip_to(whole)
+                self._quantum_pos = whole
+                self.position = whole
+        if n_samples > whole:
+            self.render(n_samples - whole)  # less than a quantum, rendered and dropped
+
+    def sample_at(self, beat: float) -> float:
+        """The engine sample at which it reaches musical position ``beat``."""
+        return self._conductor.sample_at(beat)
 
     def compose(self, ahead: int) -> None:
         """Compose bars up to ``ahead`` samples beyond what the next quantum needs.

@@ -17,8 +17,16 @@ and the outgoing engine's fade is shortened so the pending one starts soon: no e
 after the request (a faster cut would click). A knob box flicking a style selector 30 times
 a second therefore costs at most a few engine starts a second, and the last choice wins.
 
-Changes apply at the next sample the caller pulls; gains are computed from absolute sample
-positions, so the output does not depend on the block sizes used to pull it.
+One beat grid runs through every transition: a new engine starts at the performance's
+beat count and bar phase on the sample it joins (mid-bar if need be, see
+:class:`~synth.conductor.Conductor`), so rhythm stays on the same beats, and a MIDI clock
+or visuals following :meth:`Performer.beat_at` never see a jump. Only ``restart_beats``
+(a DAW's Start: a new grid from beat 0) or ``at_beat`` (an external grid such as Ableton
+Link's) moves it.
+
+Changes apply at the next sample the caller pulls (live: ``BUILD_LEAD_SECONDS`` later, the
+time the composer thread gets to build the new engine); gains are computed from absolute
+sample positions, so the output does not depend on the block sizes used to pull it.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,8 +45,11 @@ from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE, SynthParams
 
 QUICK_FADE_SECONDS = 0.06  # shortest fade-out of an interrupted outgoing engine
-BUILD_WAIT_SECONDS = 0.05  # live: the render thread builds a new engine itself after this
+# live: the render thread builds a new engine itself only if the composer has not after this
+# long (a safety net: building there makes blocks late, so under load it meant dropouts)
+BUILD_WAIT_SECONDS = 1.0
 MIN_HOLD_SECONDS = 0.25  # a crossfade runs at least this long before a newer one starts
+BUILD_LEAD_SECONDS = 0.03  # live: a crossfade starts this long after it is asked for
 
 
 @dataclass
@@ -56,21 +67,38 @@ class _Voice:
     fade_len: int
     fading_in: bool
     level: float = 1.0
-    beat_offset: float = 0.0  # the performance's beat count when this engine started
+    begin: int = 0  # first performance sample it sounds at (after ``offset`` if it began late)
+    drums_until: int | None = None  # its rhythm was cut here (a crossfade to another tempo)
 
-    def local_events(self) -> list[NoteEvent]:
-        """This engine's new events on the performance timeline (samples and beats).
+    held: list[NoteEvent] = field(default_factory=list)  # composed, not yet due
 
-        A voice fading out drops notes that would start after it has gone silent (engines
-        schedule about a bar ahead, so a few such notes exist at every crossfade).
+    def due_events(self, until: int) -> list[NoteEvent]:
+        """This engine's events that start before performance sample ``until``.
+
+        Engines compose about a bar ahead; their events are held until due, so a change made
+        meanwhile still applies to them: a voice fading out drops notes that would start
+        after it has gone silent, and one whose drums were cut drops their later hits.
         """
+        new = self.engine.drain_events()
+        if new:
+            self.held.extend(replace(ev, start_sample=ev.start_sample + self.offset) for ev in new)
+        if not self.held:
+            return []
         end = None if self.fading_in else self.fade_start + self.fade_len
-        out = []
-        for ev in self.engine.drain_events():
-            start = ev.start_sample + self.offset
-            if end is not None and start >= end:
+        out, keep = [], []
+        for ev in self.held:
+            start = ev.start_sample
+            if start >= until:
+                keep.append(ev)
+            elif start < self.begin or (end is not None and start >= end):
+                continue  # (before: composed for a stretch it skipped, having begun late)
+            elif (
+                self.drums_until is not None and ev.layer == "rhythm" and start >= self.drums_until
+            ):
                 continue
-            out.append(replace(ev, start_sample=start, start_beat=ev.start_beat + self.beat_offset))
+            else:
+                out.append(ev)
+        self.held = keep
         return out
 
     def gain_at(self, position: int) -> float:
@@ -96,28 +124,33 @@ class _Voice:
 class _PendingFade:
     params: SynthParams
     seconds: float
-    restart_beats: bool
+    anchor: tuple[int, float] | None = None  # (performance sample, its beat): a grid to join
 
 
 class _Build:
-    """A crossfade's new engine, built and composed ahead on the composer thread (live use).
+    """A crossfade's new engine, to start at performance sample ``origin`` on beat
+    ``start_beat``; live, it is built and composed ahead on the composer thread.
 
     ``lock`` is held while building; the render thread only ever tries it without waiting.
     """
 
-    def __init__(self, fade: _PendingFade, seed: int, requested_at: int) -> None:
+    def __init__(
+        self, fade: _PendingFade, seed: int, requested_at: int, origin: int, start_beat: float
+    ) -> None:
         self.fade = fade
         self.seed = seed
         self.requested_at = requested_at
+        self.origin = origin
+        self.start_beat = start_beat
         self.engine: Engine | None = None
         self.lock = threading.Lock()
 
-    def try_build(self, make: Callable[[SynthParams, int], Engine]) -> None:
+    def try_build(self, make: Callable[[SynthParams, int, float], Engine]) -> None:
         """Build the engine unless it exists or another thread is building it right now."""
         if self.engine is None and self.lock.acquire(blocking=False):
             try:
                 if self.engine is None:
-                    self.engine = make(self.fade.params, self.seed)
+                    self.engine = make(self.fade.params, self.seed, self.start_beat)
             finally:
                 self.lock.release()
 
@@ -152,15 +185,16 @@ class Performer:
         self._spare: list[NDArray[np.float32]] = []
         if live:
             self._spare = [new_buses(touch=True), new_buses(touch=True)]
-        self._voices = [_Voice(self._engine(params, self.seed), 0, 0, 1, True)]
+        self._voices = [_Voice(self._engine(params, self.seed, 0.0), 0, 0, 1, True)]
         self._changes = 0
         self._pending: _PendingFade | None = None
         self._build: _Build | None = None
         self.position = 0
         self._events: list[NoteEvent] = []
         self.engines_started = 1  # for tests and the soak benchmark
+        self.render_thread_builds = 0  # live: engines the render thread had to build itself
 
-    def _engine(self, params: SynthParams, seed: int) -> Engine:
+    def _engine(self, params: SynthParams, seed: int, start_beat: float) -> Engine:
         return Engine(
             params,
             seed,
@@ -168,6 +202,7 @@ class Performer:
             quantum=self.quantum,
             knob_seconds=self.knob_seconds,
             buses=self._spare.pop() if self._spare else None,
+            start_beat=start_beat,
         )
 
     @property
@@ -200,7 +235,7 @@ class Performer:
         Beats continue across crossfades (a new engine starts at the old one's beat count).
         """
         voice = self._voices[-1]
-        return voice.beat_offset + voice.engine.beat_at(position - voice.offset)
+        return voice.engine.beat_at(position - voice.offset)
 
     def glide_to(self, params: SynthParams, seconds: float) -> None:
         """Move continuous controls to ``params`` over ``seconds`` on the sounding engine.
@@ -217,23 +252,33 @@ class Performer:
         self.engine.set_params(params, glide_seconds=max(0.0, seconds) or None)
 
     def crossfade_to(
-        self, params: SynthParams, seconds: float, *, restart_beats: bool = False
+        self,
+        params: SynthParams,
+        seconds: float,
+        *,
+        restart_beats: bool = False,
+        at_beat: float | None = None,
     ) -> None:
         """Start a new engine on ``params`` and crossfade to it over ``seconds``.
 
         ``restart_beats`` starts the beat count (and the new engine's bars) at 0 on this
-        sample, e.g. when a DAW sends MIDI Start: its bar 1 becomes our bar 1.
+        sample, e.g. when a DAW sends MIDI Start: its bar 1 becomes our bar 1. ``at_beat``
+        moves the grid so that this sample is that beat (joining an external grid); the
+        new engine's tempo carries it on from there.
 
         During a running crossfade this becomes the pending change (see the module
         docstring); it starts when the outgoing engine has gone.
         """
+        beat = 0.0 if restart_beats else at_beat
+        anchor = None if beat is None else (self.position, max(0.0, float(beat)))
         if len(self._voices) > 1 or self._build is not None:
-            restart = restart_beats or (self._pending is not None and self._pending.restart_beats)
-            self._pending = _PendingFade(params, seconds, restart)
+            if anchor is None and self._pending is not None:
+                anchor = self._pending.anchor
+            self._pending = _PendingFade(params, seconds, anchor)
             if len(self._voices) > 1:
                 self._hurry_outgoing()
             return
-        self._request(_PendingFade(params, seconds, restart_beats))
+        self._request(_PendingFade(params, seconds, anchor))
 
     def compose_ahead(self, ahead: int) -> None:
         """Compose every engine's bars ``ahead`` samples early, and build a requested engine.
@@ -242,40 +287,57 @@ class Performer:
         """
         build = self._build
         if build is not None:
-            build.try_build(lambda params, seed: self._composed_engine(params, seed, ahead))
+            build.try_build(lambda p, seed, beat: self._composed_engine(p, seed, beat, ahead))
         for voice in list(self._voices):
             voice.engine.compose(ahead)
 
-    def _composed_engine(self, params: SynthParams, seed: int, ahead: int) -> Engine:
-        engine = self._engine(params, seed)
+    def _composed_engine(self, params: SynthParams, seed: int, beat: float, ahead: int) -> Engine:
+        engine = self._engine(params, seed, beat)
         engine.compose(ahead)
         return engine
 
     def _request(self, fade: _PendingFade) -> None:
         self._changes += 1
         seed = (self.seed * 1_000_003 + self._changes) % (2**31)
+        lead = round(BUILD_LEAD_SECONDS * self.sample_rate) if self.live else 0
+        origin = self.position + lead
+        if fade.anchor is None:  # the running grid goes on
+            beat = max(0.0, self.beat_at(origin))
+        else:  # the grid asked for, carried on to the origin at the new tempo
+            at_sample, at_beat = fade.anchor
+            spb = 60.0 / fade.params.bpm
+            beat = max(0.0, at_beat + (origin - at_sample) / (spb * self.sample_rate))
+        self._build = _Build(fade, seed, self.position, origin, beat)
         if not self.live:
-            self._start_crossfade(fade, self._engine(fade.params, seed))
-            return
-        self._build = _Build(fade, seed, self.position)
+            self._build.engine = self._engine(fade.params, seed, beat)
+            self._start_build()
 
     def _start_build(self) -> None:
-        """Start the built engine's crossfade (or build it here if nobody has in time)."""
+        """Start the built engine's crossfade at its origin (or build it here if nobody has
+        in time); an engine ready late skips what it missed, so it stays on the grid."""
         build = self._build
-        if build is None:
+        if build is None or self.position < build.origin:
             return
         if build.engine is None:
             waited = self.position - build.requested_at
             if waited < BUILD_WAIT_SECONDS * self.sample_rate:
                 return
-            build.try_build(lambda params, seed: self._composed_engine(params, seed, 0))
+            build.try_build(lambda p, seed, beat: self._composed_engine(p, seed, beat, 0))
+            self.render_thread_builds += build.engine is not None
         engine = build.engine
         if engine is None:
             return  # the composer is building it right now
         if engine.params is not build.fade.params:  # knobs moved while it was being built
             engine.set_params(build.fade.params)
         self._build = None
-        self._start_crossfade(build.fade, engine)
+        origin = build.origin
+        if self.position > origin and build.fade.anchor is None:
+            # ready late: the old grid ran on meanwhile (maybe at another tempo), so the new
+            # engine joins at the beat heard now, not where the plan would have put it
+            joined = engine.sample_at(self.beat_at(self.position))
+            origin = self.position - max(0, round(joined))
+        engine.skip(self.position - origin)
+        self._start_crossfade(build.fade, engine, origin)
 
     def _hurry_outgoing(self) -> None:
         """Shorten the outgoing engine's fade so the pending crossfade can start soon."""
@@ -287,20 +349,24 @@ class Performer:
             outgoing.level = outgoing.gain_at(self.position)
             outgoing.fade_start, outgoing.fade_len = self.position, max(1, end - self.position)
 
-    def _start_crossfade(self, fade: _PendingFade, engine: Engine) -> None:
+    def _start_crossfade(self, fade: _PendingFade, engine: Engine, origin: int) -> None:
+        """Fade ``engine`` in from now; its sample 0 is performance sample ``origin``."""
         self.engines_started += 1
         length = max(1, round(max(fade.seconds, 0.005) * self.sample_rate))
-        current = self._voices[-1]
-        beat = current.beat_offset + current.engine.beat_at(self.position - current.offset)
-        if fade.restart_beats:
-            beat = 0.0
+        bpm = engine.params.bpm
         for voice in self._voices:
             if voice.fading_in:  # the sounding voice leaves from the level it has reached
                 voice.level = voice.gain_at(self.position)
                 voice.fading_in = False
                 voice.fade_start, voice.fade_len = self.position, length
+            old = voice.engine
+            if voice.drums_until is None and abs(old.current_params.bpm - bpm) > 1e-3 * bpm:
+                # two tempos' drums overlapping would put hits off the one grid: the old
+                # engine's rhythm stops here (pads and tails still fade out over the crossfade)
+                old.set_params(old.params.with_values(rhythm="none"))
+                voice.drums_until = self.position
         self._voices.append(
-            _Voice(engine, self.position, self.position, length, True, beat_offset=beat)
+            _Voice(engine, origin, self.position, length, True, begin=self.position)
         )
 
     def render(self, n: int) -> NDArray[np.float32]:
@@ -316,6 +382,8 @@ class Performer:
         while done < n:
             self._start_build()
             take = n - done
+            if self._build is not None and self.position < self._build.origin:
+                take = min(take, self._build.origin - self.position)
             if self._pending is not None and len(self._voices) > 1:
                 outgoing = self._voices[0]
                 take = min(take, max(1, outgoing.fade_start + outgoing.fade_len - self.position))
@@ -330,7 +398,7 @@ class Performer:
         out = np.zeros(n, dtype=np.float32)
         for voice in self._voices:
             block = voice.engine.render(n)
-            self._events.extend(voice.local_events())
+            self._events.extend(voice.due_events(self.position + n))
             gain = voice.gains(self.position, n)
             if isinstance(gain, float):
                 if gain > 0.0:
@@ -347,6 +415,7 @@ class Performer:
         return out
 
     def drain_events(self) -> list[NoteEvent]:
-        """Note events scheduled since the last call (from every sounding engine)."""
+        """Note events that start in the samples rendered since the last call (every
+        sounding engine's, in engine order; held back until due, see ``_Voice.due_events``)."""
         events, self._events = self._events, []
         return events

@@ -64,8 +64,8 @@ def test_notes_are_sorted_by_onset() -> None:
 @pytest.mark.parametrize(
     ("ext", "subtype", "expected_subtype", "tolerance"),
     [
-        (".wav", None, "FLOAT", 0.0),
-        (".wav", "PCM_16", "PCM_16", 1.0 / 2**14),
+        (".wav", None, "PCM_16", 1.0 / 2**14),  # the default, as in 0.1.8
+        (".wav", "FLOAT", "FLOAT", 0.0),
         (".wav", "pcm_24", "PCM_24", 1.0 / 2**22),
         (".flac", None, "PCM_24", 1.0 / 2**22),
         (".ogg", None, "VORBIS", None),
@@ -147,7 +147,7 @@ def _notes() -> list[NoteEvent]:
 def test_midi_round_trip(tmp_path: Path) -> None:
     notes = _notes()
     path = tmp_path / "notes.mid"
-    Audio(tone(0.1), notes=notes, tempo_bpm=100.0).save(path)
+    Audio(tone(4.8), notes=notes, tempo_bpm=100.0).save(path)  # 8 beats: every note
     midi = mido.MidiFile(str(path))
     assert midi.type == 1
 
@@ -180,6 +180,30 @@ def test_midi_round_trip(tmp_path: Path) -> None:
     # The first bass note lasts exactly one beat.
     bass = [m for m in tracks["bass"] if m.type in ("note_on", "note_off")]
     assert bass[1].type == "note_off" and bass[1].time == midi.ticks_per_beat
+
+
+def test_midi_file_is_4_4_in_key_and_ends_with_the_audio(tmp_path: Path) -> None:
+    import latentscore as ls
+    from latentscore.config import MusicConfig
+
+    notes = _notes()  # 8 beats at 100 BPM; the audio holds 5 of them (3 s)
+    path = tmp_path / "short.mid"
+    Audio(tone(3.0), notes=notes, tempo_bpm=100.0).save(path)
+    midi = mido.MidiFile(str(path))
+    signature = [m for m in midi.tracks[0] if m.type == "time_signature"]
+    assert [(m.numerator, m.denominator) for m in signature] == [(4, 4)]
+    end = 5 * midi.ticks_per_beat
+    for track in midi.tracks:  # every track ends where the audio does
+        assert sum(m.time for m in track) == end
+    assert midi.length == pytest.approx(3.0, abs=0.01)
+    ons = [m for t in midi.tracks for m in t if m.type == "note_on" and m.velocity > 0]
+    assert len(ons) == len([n for n in notes if n.start_beat < 5])  # none after the end
+
+    audio = ls.render(MusicConfig(root="e", mode="major"), duration=3.0, seed=2)
+    audio.save(tmp_path / "render.mid")
+    midi = mido.MidiFile(str(tmp_path / "render.mid"))
+    assert [m.key for m in midi.tracks[0] if m.type == "key_signature"] == ["E"]
+    assert midi.length == pytest.approx(3.0, abs=0.01)
 
 
 def test_midi_tempo_is_estimated_from_notes_when_unknown(tmp_path: Path) -> None:

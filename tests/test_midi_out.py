@@ -129,8 +129,13 @@ def test_clock_out_ticks_24_per_beat_with_start_stop_continue() -> None:
     notes.transport(now + 10 * length + 100, "play")
     wait_for(lambda: port.of("stop"), 2.0, "clock stop")
     start = int(audio.now_sample()) + 100
-    notes.rendered(block(start, [], (2.0, 2.2), length, spb))
+    notes.rendered(block(start, [], (2.03, 2.43), 2 * length, spb))
     wait_for(lambda: port.of("continue"), 2.0, "continue on play")
+    # resumed on the grid's next sixteenth (beat 2.25 = sixteenth 9): pointer, Continue, tick
+    kinds = [m for _, m in port.sent if m.type in ("songpos", "continue", "clock")]
+    at = next(i for i, m in enumerate(kinds) if m.type == "songpos")
+    assert [m.type for m in kinds[at : at + 3]] == ["songpos", "continue", "clock"]
+    assert kinds[at].pos == 9
     notes.close()
 
 

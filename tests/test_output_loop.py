@@ -10,6 +10,7 @@ The same path on a real JACK server is in ``tests/test_device_loss_jack.py``.
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -73,6 +74,47 @@ def test_loop_reports_a_lost_device_and_reopens_when_it_returns(
     finally:
         loop.close()
     assert not loop._worker.is_alive() and not loop._watchdog.is_alive()
+
+
+class Stalling(Counter):
+    """A producer that takes 40 ms over every 40th block (a ring of 12 ms runs dry)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def produce(self, max_samples: int) -> tuple[np.ndarray, bool]:
+        self.calls += 1
+        if self.calls % 40 == 0:
+            time.sleep(0.04)
+        return super().produce(max_samples)
+
+
+def test_dropouts_are_counted_timed_and_logged_once_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = OutputLoop(
+        Stalling(),
+        backend=NullOutput(),
+        device=None,
+        sample_rate=44100,
+        block_size=256,
+        capacity=512,
+        step=256,
+        max_render=256,
+        name="stalls",
+    )
+    with caplog.at_level(logging.WARNING, logger="latentscore.output_loop"):
+        loop.start()
+        try:
+            wait_for(lambda: loop.stats.underruns >= 3, 5.0, "dropouts")
+            wait_for(lambda: any("dropout" in r.getMessage() for r in caplog.records), 2.0)
+        finally:
+            loop.close()
+    lines = [r.getMessage() for r in caplog.records if "dropout" in r.getMessage()]
+    assert len(lines) == 1  # rate-limited: one line per DROPOUT_LOG_SECONDS, however many
+    assert "stalls:" in lines[0] and "--latency" in lines[0]
+    assert loop.stats.slowest_render_ms >= 35.0
 
 
 def test_daemon_tells_controllers_and_keeps_answering_while_the_device_is_gone() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Hashable
-from functools import lru_cache
 
 import numpy as np
 
@@ -263,7 +262,7 @@ def loop_tone(
     return cached(key, build, 1, normalise=False)[0]
 
 
-@lru_cache(maxsize=64)
+@SAMPLES.memoize("fade_curve")  # note-length arrays: bounded by bytes with the rest
 def fade_curve(kind: str, n: int) -> F32:
     """Cached equal-power quarter-sine fade of ``n`` samples, ``in`` (0->1) or ``out``."""
     u = np.linspace(0.0, 1.0, max(2, n), dtype=np.float32)
@@ -272,7 +271,7 @@ def fade_curve(kind: str, n: int) -> F32:
     return np.cos(np.float32(np.pi / 2) * u)
 
 
-@lru_cache(maxsize=32)
+@SAMPLES.memoize("swell")  # note-length arrays: bounded by bytes with the rest
 def swell(n: int, fade_in: int, fade_out: int) -> F32:
     """Equal-power fade-in / hold / fade-out envelope, so overlapping noise notes sum evenly.
 
@@ -287,7 +286,7 @@ def swell(n: int, fade_in: int, fade_out: int) -> F32:
     return env
 
 
-@lru_cache(maxsize=32)
+@SAMPLES.memoize("shape")  # note-length arrays: bounded by bytes with the rest
 def shape(kind: str, n: int, peak: float = 0.5) -> F32:
     """Cached smooth one-hump envelope of ``n`` samples peaking at fraction ``peak``.
 
