@@ -60,6 +60,7 @@ EXTRAS: tuple[Extra, ...] = (
         ("torch", "transformers", "huggingface_hub"),
     ),
     Extra("zeroconf", "bridge advertised on the network (mDNS / Bonjour)", ("zeroconf",)),
+    Extra("link", "latentscore bridge --link (Ableton Link tempo and phase)", ("aalink",)),
     Extra(
         "build",
         "rebuilding the vibe library / MiniLM export (presets/build)",

@@ -256,6 +256,7 @@ def test_doctor_reports_every_check() -> None:
         "extra [external]",
         "extra [expressive]",
         "extra [zeroconf]",
+        "extra [link]",
         "expressive weights",
     ):
         assert name in done.stdout
