@@ -587,6 +587,14 @@ def bridge(
     clock: Annotated[
         str, typer.Option("--clock", help="MIDI clock: none, out (send) or in (follow).")
     ] = "none",
+    sync_offset: Annotated[
+        float,
+        typer.Option(
+            "--sync-offset",
+            help="Clock in: shift our bars this many ms later than the DAW's (its own output "
+            "latency, say); negative: earlier.",
+        ),
+    ] = 0.0,
     link: Annotated[
         bool,
         typer.Option(
@@ -640,6 +648,7 @@ def bridge(
             midi_list=midi_list,
             midi_api=midi_api,
             clock=clock,
+            sync_offset=sync_offset,
             link=link,
             learn=learn,
             learn_params=learn_params,

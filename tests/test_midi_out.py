@@ -9,6 +9,7 @@ import time
 from collections import Counter
 
 import mido
+import pytest
 
 from bridge.midi_clock import ClockEvent, ClockFollower, bpm_to_position, fold_bpm
 from bridge.midi_notes import NoteStream
@@ -147,14 +148,20 @@ def test_clock_follower_estimates_tempo_and_transport() -> None:
     for _ in range(24 * 4):  # four beats at 125 BPM
         t += 60.0 / 125.0 / 24
         follower.handle("clock", t)
-    tempos = [e.bpm for e in events if e.kind == "tempo"]
+    # one beat of ticks after Start: the tempo and the DAW's beat there, for alignment
+    align = [e for e in events if e.kind == "align"]
+    assert len(align) == 1 and abs(align[0].bpm - 125.0) < 0.2
+    assert align[0].beat == pytest.approx(1.0)  # the 25th tick: the first tick is beat 0
+    assert align[0].at == pytest.approx(25 * 60.0 / 125.0 / 24)
+    tempos = [e.bpm for e in events if e.kind in ("tempo", "align")]
     assert abs(tempos[-1] - 125.0) < 0.2 and len(tempos) <= 3
     for _ in range(24 * 8):  # the DAW speeds up to 100 BPM: smoothed, then applied
         t += 60.0 / 100.0 / 24
         follower.handle("clock", t)
     assert abs(follower.bpm - 100.0) < 0.5  # type: ignore[operator]
     follower.handle("stop", t)
-    assert [e.kind for e in events if e.kind != "tempo"] == ["play", "stop"]
+    assert [e.kind for e in events if e.kind not in ("tempo", "align")] == ["play", "stop"]
+    assert events[0].at == 0.0  # the Start's arrival time travels with it
     follower.handle("clock", t + 5.0)  # after a gap the estimate restarts
     assert len(follower._ticks) == 1
 
