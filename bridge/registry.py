@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Literal
+from typing import Any, Literal, cast
 
 from bridge.osc_codec import OscValue
 from bridge.osc_pattern import compile_pattern, is_pattern
@@ -157,7 +157,7 @@ def _parse_field(spec: FieldSpec, sig: str, value: OscValue) -> FieldValue:
         return FieldValue(spec.nearest_label(pos), pos)
     if sig in ("i", "f"):
         if all(isinstance(label, int) for label in spec.labels):  # density: the int is the label
-            label: Label = _bounded_int(path, value, min(spec.labels), max(spec.labels))  # type: ignore[type-var, arg-type]
+            label: Label = _bounded_int(path, value, min(spec.labels), max(spec.labels))  # type: ignore[arg-type]
         else:
             label = spec.labels[_bounded_int(path, value, 0, len(spec.labels) - 1)]
     else:
@@ -166,7 +166,7 @@ def _parse_field(spec: FieldSpec, sig: str, value: OscValue) -> FieldValue:
             allowed = ", ".join(str(v) for v in spec.labels)
             raise BadValue(f"{path}: a {len(text)}-character label is invalid; allowed: {allowed}")
         try:
-            update = MusicConfigUpdate(**{spec.name: text})
+            update = MusicConfigUpdate(**cast(dict[str, Any], {spec.name: text}))
         except InvalidConfigError as exc:
             raise BadValue(f"{path}: {shorten(str(exc))}") from None
         label = update.changes()[spec.name]  # type: ignore[assignment]

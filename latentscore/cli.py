@@ -33,12 +33,37 @@ from latentscore.errors import AudioDeviceError, LatentScoreError, ModelNotAvail
 from latentscore.models.base import DEFAULT_MODEL
 
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report an interrupted program.
+EXIT_INTERRUPTED = 130
 PROGRESS_MIN_SECONDS = 5.0
 DEFAULT_DEMO_PRESET = "morning_mist"
 DEFAULT_DEMO_VIBE = "morning mist over a quiet lake"
 
 out = Console()
 err = Console(stderr=True)
+
+
+def _hide_flag_types() -> None:
+    """Show no ``<bool>`` after plain on/off flags (``--full``, ``--help``) in ``--help``.
+
+    Typer (0.29) prints every option's Python type in the help table; for a flag that takes
+    no value the type is noise that reads as if a value were expected. Options with a value
+    keep theirs (``<path>``, ``<float>``).
+    """
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_hides_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich._hides_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -64,7 +89,8 @@ app = typer.Typer(
   [dim]# override fields by label, or step ordered fields up/down[/dim]
   latentscore render --preset deep_space --set tempo=+1 -s texture=stars -o a.flac
 
-  [dim]# your own config file, a fixed seed, and the notes as MIDI too[/dim]
+  [dim]# a config file (here the one a vibe asks for), a fixed seed, the notes as MIDI too[/dim]
+  latentscore config "rainy night in a jazz bar" > my.json
   latentscore render --config my.json --seed 7 -o piece.wav --midi piece.mid
 
   [dim]# list presets, print every field and label, check audio/JACK/MIDI[/dim]
@@ -79,6 +105,26 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from latentscore import __version__
+
+        typer.echo(f"latentscore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Options that come before the command (``latentscore --version``)."""
 
 
 ModelOption = Annotated[
@@ -98,14 +144,33 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+#: What a shell user does about a missing audio output (the library's own message names
+#: ``audio.play(device=...)``, which is Python advice).
+DEVICE_FIX_CLI = (
+    "connect or enable an output, pick one with --device NAME|INDEX "
+    "(list them: python -m sounddevice), or run with --no-audio"
+)
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C, the same for every command: one line on stderr, exit status 130."""
+    err.print("Interrupted.", highlight=False)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def guarded(action: Callable[[], T]) -> T:
-    """Run ``action``, turning user-caused errors into :func:`fail`."""
+    """Run ``action``, turning user-caused errors into :func:`fail` and Ctrl-C into
+    :func:`interrupted`."""
     try:
         return action()
+    except AudioDeviceError as exc:
+        fail(f"{exc.problem}; {DEVICE_FIX_CLI}")
     except LatentScoreError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+    except KeyboardInterrupt:
+        interrupted()
 
 
 _STEP = re.compile(r"^[+-]\d+$")
@@ -361,7 +426,11 @@ def demo(
         except AudioDeviceError as exc:
             target = Path("demo.wav")
             audio.save(target)
-            err.print(f"[yellow]No audio output:[/yellow] {exc}", highlight=False, soft_wrap=True)
+            err.print(
+                f"[yellow]No audio output:[/yellow] {escape(exc.problem)}",
+                highlight=False,
+                soft_wrap=True,
+            )
             out.print(f"Saved the demo to {target} instead; play it with any audio player.")
             return
         out.print(
@@ -371,9 +440,11 @@ def demo(
         try:
             audio.play()
         except AudioDeviceError as exc:
-            err.print(f"[yellow]Playback failed:[/yellow] {exc}", highlight=False, soft_wrap=True)
-        except KeyboardInterrupt:
-            out.print("Stopped.")
+            err.print(
+                f"[yellow]Playback failed:[/yellow] {escape(exc.problem)}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     guarded(run)
 
@@ -393,7 +464,8 @@ def schema() -> None:
 
 @app.command()
 def doctor() -> None:
-    """Check Python, packages, audio output (PortAudio), JACK and MIDI, with fix hints."""
+    """Check Python, packages, audio, JACK, MIDI, models and optional extras, with fixes."""
+    from rich.markup import escape
     from rich.table import Table
 
     from latentscore.doctor import run_checks
@@ -404,8 +476,11 @@ def doctor() -> None:
     table.add_column("details / fix", overflow="fold")
     colours = {"ok": "green", "warn": "yellow", "missing": "red"}
     for check in run_checks():
-        detail = check.detail if not check.hint else f"{check.detail}\n[dim]fix: {check.hint}[/dim]"
-        table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", detail)
+        # Escaped: details hold brackets ("latentscore[external]") that are not rich markup.
+        detail = escape(check.detail)
+        if check.hint:
+            detail += f"\n[dim]fix: {escape(check.hint)}[/dim]"
+        table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status}[/]", detail)
     out.print(table)
 
 

@@ -58,6 +58,8 @@ class ItemFeed(Generic[T]):
     def __init__(self, source: Any) -> None:
         self._closed = False
         self._items: Iterator[Any] | None = None
+        self._aiter: AsyncIterator[Any] | None
+        self._iter: Iterator[Any] | None
         if isinstance(source, list | tuple):
             self._aiter = None
             self._iter = None
@@ -65,8 +67,8 @@ class ItemFeed(Generic[T]):
             self._source = source
             return
         if hasattr(source, "__aiter__"):
-            self._aiter: AsyncIterator[Any] | None = source.__aiter__()
-            self._iter: Iterator[Any] | None = None
+            self._aiter = source.__aiter__()
+            self._iter = None
             self._loop = asyncio.new_event_loop()
             self._task: asyncio.Task[Any] | None = None
             self._thread = threading.Thread(target=self._run_loop, name="ItemFeed-async")
