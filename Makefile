@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# torch is installed first, from the CPU wheel index, so the sentence-transformers dependency
-# does not pull a multi-GB CUDA build (one quick retry where that index is unreachable, then
+# The core install needs no torch; the [expressive] and [build] extras (the expressive model, and
+# the sentence-transformers reference the tests compare against) do. torch is installed first,
+# from the CPU wheel index, so they do not pull a multi-GB CUDA build (one quick retry where that index is unreachable, then
 # the configured indexes). `make TORCH_INDEX=` uses only the configured indexes.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml latentscore/models/_halfgemm.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install --retries 1 torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install -e '.[dev,external,expressive]'
+	$(BIN)/python -m pip install -e '.[dev,external,expressive,link,build]'
 	touch $(STAMP)
 
 demo: venv
@@ -26,13 +27,15 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest -q
 
+# ruff (lint + formatting) and mypy (settings in pyproject.toml); CI runs this before the tests.
 lint: venv
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
 
 format: venv
-	$(BIN)/ruff check --fix .
-	$(BIN)/ruff format .
+	$(BIN)/python -m ruff check --fix .
+	$(BIN)/python -m ruff format .
 
 bench: venv
 	@set -e; for script in benchmarks/[!_]*.py; do \
@@ -44,4 +47,4 @@ readme: venv
 	$(BIN)/python -m latentscore.docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache latentscore/models/_halfgemm*.so
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache latentscore/models/_halfgemm*.so

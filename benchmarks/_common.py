@@ -260,7 +260,7 @@ def measure_ordinal(
     values: dict[str, list[float]] = {name: [] for name in names}
     for label in exp.labels:
         cfg = exp.config(label)
-        per_seed = {name: [] for name in names}
+        per_seed: dict[str, list[float]] = {name: [] for name in names}
         for seed in exp.seeds:
             x = render(cfg, exp.seconds, seed, warmup_s=WARMUP_S)
             for name in names:

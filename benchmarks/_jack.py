@@ -96,7 +96,7 @@ def _libjack() -> Any:
             del sys.modules[name]  # one of ours, imported under the library's bare name
     try:
         sys.path[:] = [p for p in saved if Path(p or ".").resolve() not in shadowing]
-        import jack  # type: ignore[import-untyped]
+        import jack
     finally:
         sys.path[:] = saved
     return jack

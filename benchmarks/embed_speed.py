@@ -125,12 +125,12 @@ def main() -> None:
         f"(self {own:.1f} ms; the rest is the latentscore package)"
     )
 
-    from latentscore.models.halfgemm import native_available
+    from latentscore.models.halfgemm import Backend, native_available
     from latentscore.models.minilm import MiniLMEncoder, reference_encode
 
     queries = _queries(args.queries)
     batch = _queries(2000, seed=11)
-    backends = ["native", "numpy"] if native_available() else ["numpy"]
+    backends: list[Backend] = ["native", "numpy"] if native_available() else ["numpy"]
     encoders = {}
     for backend in backends:
         print(f"-- dense backend: {backend}")

@@ -67,7 +67,7 @@ from pathlib import Path
 
 import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
-from scipy import signal as sps  # type: ignore[import-untyped]
+from scipy import signal as sps
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

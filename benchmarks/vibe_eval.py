@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     misses: list[str] = []
     t0 = time.perf_counter()
     for item in items:
-        expected = dict(item.get("expected_fields") or {})  # type: ignore[arg-type]
+        expected = dict(item.get("expected_fields") or {})  # type: ignore[call-overload]
         if not expected:
             continue
         config = model.generate(str(item["prompt"])).config.model_dump()

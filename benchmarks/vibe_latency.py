@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from latentscore.models.halfgemm import BACKEND_ENV
 
     texts = [f"{q} {i}" if i else q for i in range(30) for q in QUERIES]
-    model = resolve_model("fast")
+    model = cast(FastModel, resolve_model("fast"))
     backend = model.encoder.backend
     print(f"3. warm query -> config over {len(texts)} texts")
     _warm_queries(model, texts, f"{backend} (default)")

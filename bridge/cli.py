@@ -61,6 +61,8 @@ def run_bridge(
     midi_list: bool = False,
     midi_api: str = "auto",
     clock: str = "none",
+    sync_offset: float = 0.0,
+    link: bool = False,
     learn: bool = False,
     learn_params: str | None = None,
     learn_file: Path | None = None,
@@ -90,7 +92,15 @@ def run_bridge(
         learn=_learn_list(learn, learn_params),
         clock=clock,  # type: ignore[arg-type]
         api=midi_api,
+        sync_offset_ms=sync_offset,
     )
+    if link:
+        try:
+            import aalink  # noqa: F401
+        except ImportError:
+            fail("--link needs the optional 'aalink' package: pip install 'latentscore[link]'")
+    if not (math.isfinite(sync_offset) and abs(sync_offset) <= 1000.0):
+        fail(f"--sync-offset must be within -1000..1000 ms, got {sync_offset:g}")
     if vibe is not None and config is not None:
         fail("give either --vibe or --preset/--config, not both")
     if not 0 <= osc_port < 65536 or (oscquery_port is not None and not 0 <= oscquery_port < 65536):
@@ -121,6 +131,7 @@ def run_bridge(
             device=_device(device),
             latency_ms=latency,
             zeroconf=zeroconf,
+            link=link,
             midi=midi if midi.wanted else None,
             echo_own_host=echo_own_host,
             limits=Limits(subscription_ttl=subscription_ttl),

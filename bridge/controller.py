@@ -336,8 +336,9 @@ class Controller:
                     assert isinstance(p.value, MusicConfigUpdate)
                     new = p.value.apply_to(state.config)
                     for name in p.value.changes():
-                        field = self.registry[name].field
-                        assert field is not None
+                        changed_field = self.registry[name].field
+                        assert changed_field is not None
+                        field = changed_field
                         label = getattr(new, name)
                         position = field.position(label) if field.ordered else None
                         if self._edit(name, FieldValue(label, position)):

@@ -32,6 +32,7 @@ from bridge.discovery import Advertiser
 from bridge.feedback import FeedbackHub
 from bridge.malloc_tuning import tune_malloc
 from bridge.midi_options import MidiOptions
+from bridge.osc_codec import OscMessage
 from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
 from bridge.oscquery import EXTENSIONS, Namespace, OscQueryServer
 from bridge.performance import LATENCY_MS, LivePerformance
@@ -47,6 +48,7 @@ from latentscore.vibe import vibe_to_result
 from synth.warmup import warm_voices
 
 if TYPE_CHECKING:
+    from bridge.link_sync import LinkSync
     from bridge.midi_bridge import MidiBridge
 
 log = logging.getLogger("bridge")
@@ -74,6 +76,7 @@ class BridgeOptions:
     feedback_hz: float = 30.0
     limits: Limits = field(default_factory=Limits)
     zeroconf: bool = True
+    link: bool = False  # join an Ableton Link session (needs the optional aalink package)
     name: str = "LatentScore"
     echo_own_host: bool = False  # echo a change to UDP targets on the writer's host too
     midi: MidiOptions | None = None  # MIDI in/out, maps, learn, clock (None: no MIDI)
@@ -97,6 +100,7 @@ class BridgeDaemon:
         self._started = False
         self.oscquery: OscQueryServer | None = None
         self.advertiser: Advertiser | None = None
+        self.link: LinkSync | None = None  # --link (see bridge.link_sync)
         seed = options.seed if options.seed is not None else random.randrange(2**31)
         config, title = options.config or MusicConfig(), ""
         if options.vibe:  # resolved before anything plays: a bad model fails fast, loudly
@@ -175,6 +179,8 @@ class BridgeDaemon:
             if self.midi is not None:  # before the performance, so its first notes are sent
                 self.midi.start()
             self.performance.start()
+            if opts.link:
+                self.link = self._start_link()
             self.udp.start()
             self.tcp.start()
             if opts.oscquery_port is not None:
@@ -213,7 +219,22 @@ class BridgeDaemon:
             self._stopped.set()
             self._stop_parts()
 
+    def _start_link(self) -> LinkSync:
+        """Join Ableton Link: tempo changes go through the controller like any control."""
+        from bridge.link_sync import LinkSync
+
+        sender = Sender(("ableton-link",), "link", 0, "link", lambda packet: True)
+
+        def set_tempo(position: float) -> None:
+            self.controller.handle_message(OscMessage(f"{PREFIX}/tempo", (position,), "f"), sender)
+
+        link = LinkSync(self.performance, set_tempo, self.controller.current_params)
+        self.performance.listeners.append(link)
+        return link.start()
+
     def _stop_parts(self) -> None:
+        if self.link is not None:
+            self.link.close()
         self.performance.close()
         if self.midi is not None:  # after the audio: no notes can follow the all-notes-off
             self.midi.close()

@@ -24,7 +24,7 @@ def _addresses(host: str) -> list[str]:
     if host not in ("0.0.0.0", "::", ""):
         return [host]
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)})
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)})
     except OSError:
         return ["127.0.0.1"]
 

@@ -54,7 +54,9 @@ class Origin:
 class Target(Protocol):
     """Somewhere OSC packets go. ``key`` identifies it (for de-duplication and exclusion)."""
 
-    key: SenderKey
+    @property
+    def key(self) -> SenderKey: ...
+
     owners: set[SenderKey]  # senders whose own writes this target should not hear back
 
     def wants(self, path: str) -> bool: ...

@@ -56,7 +56,8 @@ log = logging.getLogger("bridge.midi")
 DEFAULT_MAP = "generic"
 _REPO_CONTROLLERS = Path(__file__).resolve().parent.parent / "presets" / "controllers"
 REALTIME = frozenset({"clock", "start", "continue", "stop"})
-OUTPUT_FLUSH_SECONDS = 0.03  # a few JACK periods for the last messages to leave
+ANCHOR_AHEAD_SECONDS = 0.02  # a clock-in alignment lands this far beyond the rendered audio
+OUTPUT_FLUSH_SECONDS = 0.1  # a few JACK periods for the last messages to leave
 
 
 # --- map files -------------------------------------------------------------------------------
@@ -307,12 +308,31 @@ class MidiBridge:
             position = round(bpm_to_position(event.bpm), 6)
             log.debug("MIDI clock: %.2f BPM -> tempo %.4f", event.bpm, position)
             self.apply(Change("tempo", "f", (position,)), self._clock_sender)
+        elif event.kind == "align":  # a beat of ticks after Start: exact tempo and phase
+            position = round(bpm_to_position(event.bpm), 6)
+            log.info("MIDI clock: %.2f BPM at Start; aligning bars", event.bpm)
+            self.apply(Change("tempo", "f", (position,)), self._clock_sender)
+            self._anchor(event.at, event.beat, fade=0.1)
         elif event.kind in ("play", "stop"):
-            if event.from_top:  # MIDI Start: our bar 1 begins now, as the DAW's does
-                self.performance.submit(
-                    [Crossfade(self.controller.current_params(), 0.05, restart_beats=True)]
-                )
+            if event.from_top:  # MIDI Start: our bar 1 is the DAW's, from when Start came
+                self._anchor(event.at, 0.0, fade=0.05)
             self.apply(Change(event.kind, "i", (1,)), self._clock_sender)
+
+    def _anchor(self, at: float, beat: float, fade: float) -> None:
+        """Move our grid so that the audio heard at monotonic time ``at`` (plus the sync
+        offset) is ``beat``: a crossfade scheduled just ahead of what is rendered, on the
+        beat the DAW will be at when that sample is heard (render-ahead compensated)."""
+        perf = self.performance
+        params = self.controller.current_params()
+        sample = perf.written + round(ANCHOR_AHEAD_SECONDS * perf.sample_rate)
+        heard = time.monotonic() + (sample - perf.loop.clock.now_sample()) / perf.sample_rate
+        offset = self.options.sync_offset_ms / 1000.0
+        target = max(0.0, beat + (heard - at - offset) * params.bpm / 60.0)
+
+        def realign() -> list[Crossfade]:
+            return [Crossfade(self.controller.current_params(), fade, at_beat=target)]
+
+        perf.schedule(sample, realign)
 
     # --- learn ------------------------------------------------------------------------------
     def _learn_command(self, value: object, sender: Sender) -> None:

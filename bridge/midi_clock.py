@@ -60,6 +60,8 @@ class ClockEvent:
     kind: str
     bpm: float = 0.0
     from_top: bool = False  # play from the beginning (MIDI Start, not Continue)
+    at: float = 0.0  # monotonic time the message (play: the Start; align: a tick) arrived
+    beat: float = 0.0  # align: the DAW's beat at ``at`` (ticks since Start / 24)
 
 
 class ClockFollower:
@@ -84,6 +86,7 @@ class ClockFollower:
         self._ticks: deque[float] = deque(maxlen=window + 1)
         self.bpm: float | None = None  # smoothed estimate
         self.applied: float | None = None  # last tempo handed to the engine
+        self._since_start: int | None = None  # ticks since Start, until the first alignment
 
     def handle(self, kind: str, at: float | None = None) -> None:
         """Feed one message type (``clock``, ``start``, ``continue``, ``stop``)."""
@@ -92,14 +95,28 @@ class ClockFollower:
             self._tick(at)
         elif kind in ("start", "continue"):
             self._ticks.clear()
-            self.on_event(ClockEvent("play", from_top=kind == "start"))
+            self._since_start = 0 if kind == "start" else None
+            self.on_event(ClockEvent("play", from_top=kind == "start", at=at))
         elif kind == "stop":
             self.on_event(ClockEvent("stop"))
+
+    def _fitted_last(self) -> float:
+        """When the last tick was sent, by a straight line through the window's arrivals: one
+        arrival can be late by a driver period or a busy thread; the line averages that out."""
+        times = list(self._ticks)
+        n = len(times)
+        mean_k, mean_t = (n - 1) / 2, sum(times) / n
+        cov = sum((k - mean_k) * (t - mean_t) for k, t in enumerate(times))
+        var = sum((k - mean_k) ** 2 for k in range(n))
+        slope = cov / var if var else 0.0
+        return min(times[-1], mean_t + slope * (n - 1 - mean_k))
 
     def _tick(self, at: float) -> None:
         if self._ticks and at - self._ticks[-1] > self.gap_seconds:
             self._ticks.clear()
         self._ticks.append(at)
+        if self._since_start is not None:
+            self._since_start += 1
         if len(self._ticks) < self._ticks.maxlen:  # type: ignore[operator]
             return
         span = self._ticks[-1] - self._ticks[0]
@@ -110,6 +127,13 @@ class ClockFollower:
             self.bpm = estimate
         else:
             self.bpm += self.smoothing * (estimate - self.bpm)
+        if self._since_start is not None:  # the first beat after Start: tempo and phase now
+            # (the first tick after Start is beat 0; this one is tick n - 1 of the song)
+            beat = (self._since_start - 1) / PPQN
+            self._since_start = None
+            self.applied = self.bpm = estimate
+            self.on_event(ClockEvent("align", estimate, at=self._fitted_last(), beat=beat))
+            return
         if self.applied is None or abs(self.bpm - self.applied) >= self.threshold_bpm:
             self.applied = self.bpm
             self.on_event(ClockEvent("tempo", self.bpm))

@@ -150,14 +150,14 @@ class LearnSession:
                     return True  # the same knob still moving: keep waiting for an LSB
             if self._param is None:
                 return False
-            binding = binding_for(self.registry, self._param, msg)
-            if binding is None:
+            found = binding_for(self.registry, self._param, msg)
+            if found is None:
                 return msg.type in ("control_change", "note_on", "note_off", "program_change")
             self._param = None
-            if msg.type == "control_change" and msg.control < 32 and binding.kind == "continuous":
-                self._pending = (binding, self.now())  # maybe a 14-bit pair: wait for the LSB
+            if msg.type == "control_change" and msg.control < 32 and found.kind == "continuous":
+                self._pending = (found, self.now())  # maybe a 14-bit pair: wait for the LSB
                 return True
-            self._finish(binding)
+            self._finish(found)
             return True
 
     def poll(self) -> None:

@@ -318,7 +318,7 @@ def _label(spec: ParamSpec, value: object, fail: Any) -> Label:
     assert spec.field is not None
     labels = spec.field.labels
     if value in labels and type(value) is type(labels[0]):
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, str) and isinstance(labels[0], int) and value.strip().isdigit():
         number = int(value)
         if number in labels:

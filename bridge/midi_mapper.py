@@ -133,7 +133,7 @@ class MidiMapper:
             if b.kind == "trigger":
                 changes.append(Change(b.param, "i", (1,)))
             elif b.kind == "step":
-                changes.append(Change(b.param, "i", (int(b.value or 1),)))  # type: ignore[arg-type]
+                changes.append(Change(b.param, "i", (int(b.value or 1),)))
             elif b.kind == "select" and b.value is not None:
                 changes.extend(self._select(b, b.value))
             elif b.kind == "cycle":
@@ -182,7 +182,7 @@ class MidiMapper:
             return []
         live.ticks -= moves * b.ticks
         if b.kind == "step":
-            return [Change(b.param, "i", (moves * int(b.value or 1),))]  # type: ignore[arg-type]
+            return [Change(b.param, "i", (moves * int(b.value or 1),))]
         if b.kind == "select":
             now = self._label_index(b)
             index = min(len(b.labels) - 1, max(0, (now if now is not None else 0) + moves))
@@ -297,7 +297,7 @@ class MidiMapper:
             if value not in b.labels or src.number is None:
                 return []
             n = len(b.labels)
-            index = b.labels.index(value)  # type: ignore[arg-type]
+            index = b.labels.index(value)
             if b.invert:
                 index = n - 1 - index
             cc = min(127, math.floor((index + 0.5) * 128 / n))

@@ -16,11 +16,16 @@ before the cut are dropped, and All Notes Off (CC 123) goes to every layer chann
 also mutes new notes until play. ``close`` (daemon exit) releases everything at once.
 
 Clock (``--clock out``): 24 ticks per beat placed on the performer's own beat grid (so they
-follow tempo glides exactly), Start before the first tick, Stop on stop, Continue on play.
+follow tempo glides exactly), Start before the first tick, Stop on stop, and on play a Song
+Position Pointer then Continue on the next sixteenth of the grid, so a DAW resumes exactly
+where our music is (the music fades out for a few ms after Stop; without the pointer every
+stop/play would leave the DAW a few ticks behind). Start, Continue and ticks are queued
+before the notes of the same sample, so a bar's first notes never precede its Start.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -39,6 +44,8 @@ log = logging.getLogger("bridge.midi")
 PPQN = 24
 MIN_NOTE_SECONDS = 0.005  # a zero-length gate still becomes an audible (and closed) note
 ALL_NOTES_OFF = 123
+TICKS_PER_SIXTEENTH = PPQN // 4  # a Song Position Pointer counts sixteenths ("MIDI beats")
+MAX_SONG_POSITION = 16383  # 14 bits
 
 
 class NoteStream:
@@ -71,20 +78,26 @@ class NoteStream:
         self._channels = sorted({m.channel_index for m in LAYER_MIDI.values()})
         self.sent_notes = 0
         self.sent_ticks = 0
-        if programs and notes:
-            for midi in LAYER_MIDI.values():
-                if midi.program is not None:
-                    safe_send(
-                        port,
-                        mido.Message(
-                            "program_change", channel=midi.channel_index, program=midi.program
-                        ),
-                    )
+        self._programs = programs and notes
+        self._send_programs()
+
+    def _send_programs(self) -> None:
+        """GM program per layer channel: at open, and again on every play (a DAW that
+        connected to the port later has them then)."""
+        if not self._programs:
+            return
+        for midi in LAYER_MIDI.values():
+            if midi.program is not None:
+                self._send(
+                    mido.Message("program_change", channel=midi.channel_index, program=midi.program)
+                )
 
     # --- render thread -----------------------------------------------------------------------
     def rendered(self, block: RenderedBlock) -> None:
         if not self._running:
             return
+        if self.clock_enabled and block.beats is not None:
+            self._queue_ticks(block)  # first: Start/Continue go before notes on that sample
         if self.notes_enabled:
             spb = block.seconds_per_beat
             for sample, ev in block.notes:
@@ -96,8 +109,6 @@ class NoteStream:
                     ev.midi_pitch,
                     ev.midi_velocity,
                 )
-        if self.clock_enabled and block.beats is not None:
-            self._queue_ticks(block)
 
     def transport(self, sample: int, event: TransportEvent) -> None:
         if event == "stop":
@@ -113,6 +124,7 @@ class NoteStream:
             self._running = True
             self._next_tick = None  # re-anchor the tick grid where the music resumes
             self._resume = True
+            self.sender.at(sample, self._send_programs)
         else:
             self._cut(sample)
 
@@ -156,8 +168,10 @@ class NoteStream:
         b0, b1 = block.beats
         if b1 <= b0:
             return
-        if self._next_tick is None or self._next_tick < math.ceil(b0 * PPQN) - PPQN:
-            self._next_tick = math.ceil(b0 * PPQN)  # (re)anchor: first block, resume, jump
+        if self._resume and self._next_tick is None:  # resume on the grid's next sixteenth
+            self._next_tick = math.ceil(b0 * PPQN / TICKS_PER_SIXTEENTH) * TICKS_PER_SIXTEENTH
+        elif self._next_tick is None or self._next_tick < math.ceil(b0 * PPQN) - PPQN:
+            self._next_tick = math.ceil(b0 * PPQN)  # (re)anchor: first block, jump
         while self._next_tick <= b1 * PPQN:
             beat = self._next_tick / PPQN
             if beat >= b0:
@@ -166,10 +180,16 @@ class NoteStream:
                     self._started = True
                     self.sender.at(sample, lambda: self._send(mido.Message("start")))
                 elif self._resume:
-                    self.sender.at(sample, lambda: self._send(mido.Message("continue")))
+                    position = self._next_tick // TICKS_PER_SIXTEENTH  # in sixteenths
+                    self.sender.at(sample, functools.partial(self._resume_at, position))
                 self._resume = False
                 self.sender.at(sample, self._tick)
             self._next_tick += 1
+
+    def _resume_at(self, sixteenths: int) -> None:
+        """Song Position Pointer (while stopped, as the spec wants) then Continue."""
+        self._send(mido.Message("songpos", pos=min(sixteenths, MAX_SONG_POSITION)))
+        self._send(mido.Message("continue"))
 
     def _tick(self) -> None:
         self._send(mido.Message("clock"))

@@ -29,6 +29,7 @@ class MidiOptions:
     backend: Any = None  # a mido backend to use instead of rtmidi (tests)
     feedback_port: str | None = None  # where LED/motor feedback goes (default: like midi_in)
     lookahead: float = 0.0  # send note/clock messages this many seconds early
+    sync_offset_ms: float = 0.0  # clock in: our bars land this much later than the DAW's
 
     @property
     def wanted(self) -> bool:

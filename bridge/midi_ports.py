@@ -22,6 +22,7 @@ from typing import Any
 import mido
 
 from bridge.midi_options import API_CHOICES
+from latentscore.native_stderr import silenced_native_stderr
 
 log = logging.getLogger("bridge.midi")
 
@@ -64,6 +65,12 @@ class MidiSystem:
         except ImportError as exc:
             raise MidiUnavailable(f"python-rtmidi is not installed ({exc})") from None
         candidates = [a for a in _RTMIDI_APIS if a != "jack"] + ["jack"] if api == "auto" else [api]
+        # The C libraries print their own failures to fd 2; MidiUnavailable says it better.
+        with silenced_native_stderr():
+            return cls._first_working(candidates)
+
+    @classmethod
+    def _first_working(cls, candidates: list[str]) -> MidiSystem:
         problems: list[str] = []
         for name in candidates:
             backend = mido.Backend(f"mido.backends.rtmidi/{_RTMIDI_APIS[name]}", load=True)

@@ -5,6 +5,16 @@ one :class:`OscDecodeError` with a readable reason, limits are enforced while pa
 packet cannot make us allocate more than it is long), and bundle timetags stay exact 64-bit
 NTP values until the scheduler converts them against the audio clock.
 
+Measured against python-osc 1.10 (``benchmarks/handwritten_vs_libraries.py``; 20,000 valid
+bridge packets with 1-4 random byte edits, truncations or appended bytes each, same seed):
+python-osc accepted 5,509 of them as valid packets (ours: 1,942, the rest rejected with a
+reason), raised ``UnicodeDecodeError`` rather than its own ``ParseError`` for 5,162 (so a
+server would need a catch-all), and logged "Unhandled parameter type" warnings on the root
+logger; it also turns a bundle's timetag into float seconds. Speed (per packet, two runs on
+a shared machine): decoding a one-float message 12-15 us here vs 16 us, a three-message
+bundle 36-49 vs 62-81 us, encoding a one-float message 7-9 vs 25-26 us. python-osc stays a
+dev dependency: the codec tests use it as the reference (``tests/test_bridge_codec.py``).
+
 Supported argument types: ``i`` int32, ``h`` int64, ``f`` float32, ``d`` float64, ``s``/``S``
 string/symbol, ``c`` char, ``b`` blob, ``t`` timetag, ``r`` RGBA, ``m`` MIDI, and the
 data-less ``T`` ``F`` ``N`` ``I`` (true, false, nil, impulse). Arrays (``[`` ``]``) are

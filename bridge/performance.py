@@ -92,6 +92,7 @@ class Crossfade:
     seconds: float
     seed: int | None = None
     restart_beats: bool = False  # the new engine's bar 1 starts here (MIDI Start)
+    at_beat: float | None = None  # the grid moves so this sample is this beat (Ableton Link)
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,9 @@ class LivePerformance:
         elif isinstance(op, Crossfade):
             if op.seed is not None:
                 performer.seed = op.seed
-            performer.crossfade_to(op.params, op.seconds, restart_beats=op.restart_beats)
+            performer.crossfade_to(
+                op.params, op.seconds, restart_beats=op.restart_beats, at_beat=op.at_beat
+            )
             self._tell("transition")
         elif isinstance(op, SetVolume):
             self._volume.set(op.volume, at=self._written if timed else None)

@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Literal
+from typing import Any, Literal, cast
 
 from bridge.osc_codec import OscValue
 from bridge.osc_pattern import compile_pattern, is_pattern, matches_compiled
@@ -139,7 +139,7 @@ class ParamSpec:
         if self.name == "subscribe":
             return None if sig == "" else _bounded_int(self.path, value, 1, 65535)
         if self.name in ("state", "unsubscribe") and tags[:1] in ("i", "h"):
-            port = int(value)  # type: ignore[call-overload]
+            port = value if isinstance(value, int) else 0
             if MIN_REPLY_PORT <= port <= 65535:
                 return ReplyPort(port)  # (send-only tools: oscsend uses a new port per call)
         # triggers (play, stop, state): a button's release (0 / False) is not a press
@@ -195,7 +195,7 @@ def _parse_field(param: ParamSpec, tags: str, sig: str, value: OscValue) -> Fiel
         raise BadValue(f"{path}: a bool is not a {spec.name} label or index")
     int_labels = all(isinstance(label, int) for label in spec.labels)
     if sig in ("i", "f") and param.role == "label" and int_labels:
-        label: Label = _bounded_int(path, value, min(spec.labels), max(spec.labels))  # type: ignore[type-var, arg-type]
+        label: Label = _bounded_int(path, value, min(spec.labels), max(spec.labels))  # type: ignore[arg-type]
         if label not in spec.labels:
             raise BadValue(f"{path}: {label!r} is not a {spec.name} label")
     elif sig in ("i", "f"):
@@ -206,7 +206,7 @@ def _parse_field(param: ParamSpec, tags: str, sig: str, value: OscValue) -> Fiel
             allowed = ", ".join(str(v) for v in spec.labels)
             raise BadValue(f"{path}: a {len(text)}-character label is invalid; allowed: {allowed}")
         try:
-            update = MusicConfigUpdate(**{spec.name: text})
+            update = MusicConfigUpdate(**cast(dict[str, Any], {spec.name: text}))
         except InvalidConfigError as exc:
             raise BadValue(f"{path}: {shorten(str(exc))}") from None
         label = update.changes()[spec.name]  # type: ignore[assignment]

@@ -10,6 +10,8 @@ Not thread-safe by itself: the :class:`~bridge.controller.Controller` guards it 
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from bridge.osc_codec import OscValue
 from bridge.registry import FieldValue, ParamSpec
 from latentscore.config import FIELDS, Label, MusicConfig
@@ -45,7 +47,7 @@ class BridgeState:
     @property
     def config(self) -> MusicConfig:
         """The MusicConfig of the current labels (nearest labels for in-between positions)."""
-        return MusicConfig(**self.labels)
+        return MusicConfig(**cast(dict[str, Any], self.labels))
 
     def set_config(self, config: MusicConfig) -> set[str]:
         """Take every label of ``config`` (positions snap to labels); returns changed fields."""
@@ -72,7 +74,7 @@ class BridgeState:
         params = self._label_params[1]
         continuous = {name: self.positions[name] for name in CONTINUOUS}
         density = FIELDS["density"]
-        lo, hi = min(density.labels), max(density.labels)  # type: ignore[type-var]
+        lo, hi = min(density.labels), max(density.labels)
         continuous["density"] = lo + (hi - lo) * self.positions["density"]  # type: ignore[operator]
         return params.with_values(**continuous)
 

@@ -1,5 +1,6 @@
 """Steer a running `latentscore bridge` from Python with python-osc, and listen to it.
 
+    pip install python-osc                          # the client side only
     latentscore bridge --preset deep_space          # in one terminal
     python examples/osc_client.py                   # in another
 

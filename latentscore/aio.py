@@ -12,32 +12,25 @@ consumed in step with the music.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from latentscore.audio import Audio
-from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
+from latentscore.hooks import RenderHooks, emit_render
 from latentscore.items import Streamable
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec
-from latentscore.models.result import GenerateResult
-from latentscore.render import (
-    ConfigInput,
-    UpdateInput,
-    render,
-    resolve_seed,
-    validate_duration,
-    validate_model,
-)
-from latentscore.stream import AudioStream, validate_chunk_seconds, validate_transition
+from latentscore.render import ConfigInput, UpdateInput, render, validate_model
+from latentscore.stream import AudioStream
+from latentscore.stream_args import UNSET, is_item, pick_transition, stream_args
 from latentscore.timeline import Timeline
 from latentscore.vibe import avibe_to_result
 
 Chunk = NDArray[np.float32]
 _END = object()
-_SINGLE_ITEM = (str, MusicConfig, MusicConfigUpdate, GenerateResult, Streamable, Mapping)
 
 
 async def arender(
@@ -48,30 +41,52 @@ async def arender(
     *,
     model: ModelSpec = DEFAULT_MODEL,
     progress: bool = False,
+    config: ConfigInput = None,
+    hooks: RenderHooks | None = None,
 ) -> Audio:
     """``await ls.arender(...)``: :func:`latentscore.render` off the event loop.
 
     Same arguments, same result (the same seed gives the same samples, the same text the
     same config and metadata); the event loop keeps serving other tasks while the model and
-    the engine run. ``model`` is checked before anything is awaited.
+    the engine run. ``model`` is checked before anything is awaited. ``config=`` and
+    ``hooks=`` work as in :func:`latentscore.render`.
     """
     validate_model(model)
-    if isinstance(config_or_update, str):
+    if isinstance(config_or_update, str) and config is None:
         # answered first so a model with a native async path is awaited, not run in a thread
-        config_or_update = await avibe_to_result(config_or_update, model)
+        emit_render(hooks, "start")
+        emit_render(hooks, "model_start", model)
+        try:
+            config_or_update = await avibe_to_result(config_or_update, model)
+        except Exception as exc:
+            emit_render(hooks, "error", exc)
+            raise
+        finally:
+            emit_render(hooks, "model_end", model)
+        if hooks is not None:
+            hooks = hooks.model_copy(update={"on_start": None})  # already reported
     return await asyncio.to_thread(
-        render, config_or_update, duration, seed, update, model=model, progress=progress
+        render,
+        config_or_update,
+        duration,
+        seed,
+        update,
+        model=model,
+        progress=progress,
+        config=config,
+        hooks=hooks,
     )
 
 
 def astream(
     source: object,
     chunk_seconds: float = 1.0,
-    transition_seconds: float = 3.0,
+    transition_seconds: float | Any = UNSET,
     *,
     duration: float = 60.0,
     seed: int | None = None,
     model: ModelSpec = DEFAULT_MODEL,
+    transition: float | Any = UNSET,
 ) -> AsyncIterator[Chunk]:
     """Float32 chunks of ``source`` played as a stream, as an async iterator.
 
@@ -81,29 +96,37 @@ def astream(
     Iterables are consumed lazily: the next item is requested only when the chunk being
     rendered reaches the end of the current one. Each item plays ``duration`` seconds (60
     by default, like ``stream``) unless it is a Streamable with its own; changes take
-    ``transition_seconds``. The stream ends after the last item; a source that yields
-    nothing raises InvalidConfigError. Vibe strings are answered by ``model`` (default
-    ``"fast"``) without blocking the loop. Arguments, ``model`` included, are validated when
-    called.
+    ``transition_seconds`` (default 3; ``transition=`` is the same setting, the name
+    ``stream`` and ``live`` document). The stream ends after the last item with the same
+    50 ms fade as ``stream`` and ``live``; a source that yields nothing raises
+    InvalidConfigError. Vibe strings are answered by ``model`` (default ``"fast"``) without
+    blocking the loop. Arguments are checked when called, by the validator ``stream`` and
+    ``live`` use.
+
+    An async generator is consumed on the caller's event loop (it may await your app's
+    queues and events); ``ls.live(...).achunks()`` runs it on a loop of its own instead.
     """
     validate_model(model)
     if isinstance(source, AudioStream):
         return source.__aiter__()
-    if isinstance(source, _SINGLE_ITEM):
+    if is_item(source):
         source = [source]
+    args = stream_args(
+        duration=duration,
+        transition=pick_transition(transition, transition_seconds, 3.0),
+        chunk_seconds=chunk_seconds,
+        seed=seed,
+        model=model,
+    )
     if isinstance(source, list | tuple):
         return AudioStream(
             source,
-            duration=duration,
-            transition=transition_seconds,
-            chunk_seconds=chunk_seconds,
-            seed=seed,
-            model=model,
+            duration=args.duration,
+            transition=args.transition,
+            chunk_seconds=args.chunk_seconds,
+            seed=args.seed,
+            model=args.model,
         ).__aiter__()
-    item_seconds = validate_duration(duration)
-    transition = validate_transition(transition_seconds, "transition_seconds")
-    chunk = validate_chunk_seconds(chunk_seconds)
-    chosen_seed = resolve_seed(seed)
     fetch: Callable[[], Awaitable[object]]
     if isinstance(source, AsyncIterable):
         items = aiter(source)
@@ -118,7 +141,7 @@ def astream(
             field="source",
             value=source,
         )
-    return _drive(fetch, chunk, item_seconds, transition, chosen_seed, model)
+    return _drive(fetch, args.chunk_seconds, args.duration, args.transition, args.seed, model)
 
 
 async def _answer_text(item: object, model: ModelSpec) -> object:
@@ -154,10 +177,11 @@ async def _drive(
                     raise InvalidConfigError(
                         "astream: the source yielded no items", field="source", value=None
                     )
+                timeline.finish()
             else:
                 item = await _answer_text(item, model)
                 await asyncio.to_thread(timeline.push_item, item, duration, transition)
-        n = min(chunk, timeline.end - timeline.position)
+        n = min(chunk, (timeline.final_end or timeline.end) - timeline.position)
         if n <= 0:
             return
         yield await asyncio.to_thread(timeline.render, n)

@@ -23,7 +23,10 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise _naming(exc, target) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -33,7 +36,17 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename in (str(tmp), tmp):
+            raise _naming(exc, target) from None
         raise
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """The same error about ``target``: the user never chose the hidden temporary name, so a
+    message quoting it (``.x.wav.54rv9qkj.tmp``) would not say which file failed."""
+    if exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror, str(target))

@@ -72,6 +72,10 @@ class Audio:
             raise ValueError(f"cannot view float32 audio as {target} without a copy")
         return self.samples.astype(target)
 
+    def to_numpy(self) -> np.ndarray:
+        """The float32 samples as a numpy array (0.1.8's name for ``np.asarray(audio)``)."""
+        return self.samples
+
     def __len__(self) -> int:
         return int(self.samples.shape[0])
 
@@ -90,9 +94,10 @@ class Audio:
     def save(self, path: str | os.PathLike[str], *, subtype: str | None = None) -> Path:
         """Write the audio (or its notes) to ``path``; the format follows the extension.
 
-        ``.wav`` is 32-bit float unless ``subtype`` says otherwise (``"PCM_16"``,
-        ``"PCM_24"``); ``.flac`` is 24-bit; ``.ogg`` is Vorbis; ``.mid`` / ``.midi`` writes
-        the note events as a Standard MIDI File, one track per layer. The file is written
+        ``.wav`` is 16-bit PCM (what 0.1.8 wrote and every player and game engine reads)
+        unless ``subtype`` says otherwise (``"PCM_24"``, ``"FLOAT"``); ``.flac`` is 24-bit;
+        ``.ogg`` is Vorbis; ``.mid`` / ``.midi`` writes the note events as a Standard MIDI
+        File, one track per layer. The file is written
         to a temporary sibling first and renamed into place, so a failed save never leaves
         a partial file. Returns the path written.
         """

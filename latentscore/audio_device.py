@@ -40,10 +40,11 @@ def load_sounddevice() -> ModuleType:
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio is not found
-        raise AudioDeviceError(
+        problem = (
             f"PortAudio is not installed ({exc}). Install it (Debian/Ubuntu: "
-            f"sudo apt-get install libportaudio2; macOS: brew install portaudio), {SAVE_INSTEAD}"
-        ) from None
+            f"sudo apt-get install libportaudio2; macOS: brew install portaudio)"
+        )
+        raise AudioDeviceError(f"{problem}, {SAVE_INSTEAD}", problem) from None
     return sounddevice
 
 
@@ -54,14 +55,18 @@ def check_output_device(sd: ModuleType, device: int | str | None = None) -> None
             sd.query_devices(device, kind="output") if device is None else sd.query_devices(device)
         )
     except (ValueError, sd.PortAudioError) as exc:
+        problem = f"No audio output device available ({exc})"
         raise AudioDeviceError(
-            f"No audio output device available ({exc}). Connect or enable an output, pick one "
-            f"with audio.play(device=...) (list them: python -m sounddevice), {SAVE_INSTEAD}"
+            f"{problem}. Connect or enable an output, pick one with audio.play(device=...) "
+            f"(list them: python -m sounddevice), {SAVE_INSTEAD}",
+            problem,
         ) from None
     if int(info.get("max_output_channels", 0)) < 1:
+        problem = f"Audio device {info.get('name')!r} has no output channels"
         raise AudioDeviceError(
-            f"Audio device {info.get('name')!r} has no output channels; pick another with "
-            f"audio.play(device=...) (list them: python -m sounddevice), {SAVE_INSTEAD}"
+            f"{problem}; pick another with audio.play(device=...) "
+            f"(list them: python -m sounddevice), {SAVE_INSTEAD}",
+            problem,
         )
 
 

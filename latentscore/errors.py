@@ -42,7 +42,16 @@ class ModelNotAvailableError(LatentScoreError):
 
 
 class AudioDeviceError(LatentScoreError):
-    """Playback was requested but no usable audio output (PortAudio / device) exists."""
+    """Playback was requested but no usable audio output (PortAudio / device) exists.
+
+    ``str()`` is the whole message for Python users (what went wrong and how to fix it with
+    the API); :attr:`problem` is only what went wrong, so the command line can add its own
+    advice (``--device``, ``--no-audio``) instead of ``audio.play(device=...)``.
+    """
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem or message
 
 
 class PresetNotFoundError(LatentScoreError, KeyError):

@@ -6,10 +6,13 @@ on the audio path: :meth:`ItemFeed.request` asks a background thread for the nex
 returns a :class:`~concurrent.futures.Future` at once. The item is also *resolved* there
 (vibe text -> config may take a model call), so the future holds a ready-to-play value.
 
-A sync iterable is advanced by a daemon thread; an async iterable runs on its own event loop
+A list or tuple is read in the caller's thread (nothing can block, so no thread is needed);
+a sync iterable is advanced by a daemon thread; an async iterable runs on its own event loop
 in a daemon thread (so its awaits never touch the caller's loop or the audio). Nothing is
 pulled ahead of a request: the generator advances only when the stream asks, which is how a
-live stream consumes it in step with (audio) time.
+live stream consumes it in step with (audio) time. Streams of a fixed list and live
+generators therefore share one item source and one driver
+(:class:`~latentscore.playout.Playout`).
 """
 
 from __future__ import annotations
@@ -54,9 +57,18 @@ class ItemFeed(Generic[T]):
 
     def __init__(self, source: Any) -> None:
         self._closed = False
+        self._items: Iterator[Any] | None = None
+        self._aiter: AsyncIterator[Any] | None
+        self._iter: Iterator[Any] | None
+        if isinstance(source, list | tuple):
+            self._aiter = None
+            self._iter = None
+            self._items = iter(source)
+            self._source = source
+            return
         if hasattr(source, "__aiter__"):
-            self._aiter: AsyncIterator[Any] | None = source.__aiter__()
-            self._iter: Iterator[Any] | None = None
+            self._aiter = source.__aiter__()
+            self._iter = None
             self._loop = asyncio.new_event_loop()
             self._task: asyncio.Task[Any] | None = None
             self._thread = threading.Thread(target=self._run_loop, name="ItemFeed-async")
@@ -90,6 +102,8 @@ class ItemFeed(Generic[T]):
         """
         if self._closed:
             raise RuntimeError("ItemFeed is closed")
+        if self._items is not None:
+            return self._resolve_now(resolve)
         if self._aiter is not None:
             return asyncio.run_coroutine_threadsafe(self._anext(resolve), self._loop)
         fut: Future[Pulled[T] | _End] = Future()
@@ -105,6 +119,8 @@ class ItemFeed(Generic[T]):
         if self._closed:
             return
         self._closed = True
+        if self._items is not None:
+            return
         if self._aiter is not None:
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._aclose(), self._loop).result(timeout)
@@ -114,6 +130,20 @@ class ItemFeed(Generic[T]):
             self._requests.put(None)
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    # --- list ----------------------------------------------------------------------------
+    def _resolve_now(self, resolve: Callable[[Any], T]) -> Future[Pulled[T] | _End]:
+        assert self._items is not None
+        fut: Future[Pulled[T] | _End] = Future()
+        item = next(self._items, END)
+        if item is END:
+            fut.set_result(END)
+            return fut
+        try:
+            fut.set_result(Pulled(resolve(item), time.monotonic()))
+        except BaseException as exc:
+            fut.set_exception(exc)
+        return fut
 
     # --- sync --------------------------------------------------------------------------
     def _run_sync(self) -> None:

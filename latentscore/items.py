@@ -18,6 +18,7 @@ to a fresh engine with an equal-power fade.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,29 @@ class Streamable(BaseModel):
         return value
 
 
+ITEM_TYPES = (str, MusicConfig, MusicConfigUpdate, GenerateResult, Streamable, Mapping)
+
+
+def is_item(item: object) -> bool:
+    """True for anything a stream can play (a 0.1.8 ``Track`` included)."""
+    return isinstance(item, ITEM_TYPES) or callable(getattr(item, "to_streamable", None))
+
+
+def validate_item(item: object, where: str) -> None:
+    """Reject anything that cannot be a stream item, naming its position (``items[2]``).
+
+    The one item check: lists are checked up front by ``ls.stream``, generator items when
+    they are resolved.
+    """
+    if not is_item(item):
+        raise InvalidConfigError(
+            f"{where}: expected a vibe string, MusicConfig, MusicConfigUpdate, dict, "
+            f"GenerateResult, Streamable or Track, got {type(item).__name__}",
+            field=where,
+            value=item,
+        )
+
+
 @dataclass(frozen=True)
 class Cue:
     """A resolved item: play ``config`` for ``duration`` s, reached over ``transition`` s.
@@ -103,6 +127,9 @@ def resolve_item(
     Vibe text is answered by ``model`` here, so this may take a model call: streams and
     live generators run it off the audio path (and off the event loop).
     """
+    to_streamable = getattr(item, "to_streamable", None)
+    if callable(to_streamable):  # a 0.1.8 Track: content with its own timing
+        item = to_streamable()
     if isinstance(item, Streamable):
         duration = item.duration if item.duration is not None else duration
         transition = (
@@ -121,14 +148,12 @@ def resolve_item(
     elif isinstance(item, MusicConfigUpdate):
         config = item.apply_to(base)
         changed = _changed_fields(base, config)
-    elif isinstance(item, dict):
-        return resolve_item(MusicConfigUpdate(**item), current, duration, transition, model)
+    elif isinstance(item, Mapping):
+        update = MusicConfigUpdate.model_validate(dict(item))
+        return resolve_item(update, current, duration, transition, model)
     else:
-        raise InvalidConfigError(
-            f"stream item: expected a vibe string, MusicConfig, MusicConfigUpdate, "
-            f"GenerateResult or Streamable, got {type(item).__name__}",
-            value=item,
-        )
+        validate_item(item, "stream item")
+        raise InvalidConfigError(f"stream item: cannot play {item!r}", value=item)
     glide = current is not None and changed <= GLIDE_FIELDS
     return Cue(config=config, duration=duration, transition=transition, glide=glide, result=result)
 

@@ -12,6 +12,8 @@ The README's "Label -> engine mapping" table is generated from these same tables
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from latentscore.config import FIELDS, MusicConfig
 from synth.params import CONTINUOUS, LAYERS, SynthParams
 
@@ -44,4 +46,4 @@ def nearest_config(params: SynthParams) -> MusicConfig:
     values["root"] = FIELDS["root"].labels[params.root % 12]
     values["mode"] = params.mode
     values.update(params.styles)
-    return MusicConfig(**values)
+    return MusicConfig(**cast(dict[str, Any], values))

@@ -19,6 +19,7 @@ import numpy as np
 from latentscore.audio import Audio
 from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
+from latentscore.hooks import RenderHooks, emit_render
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec, resolve_model
 from latentscore.models.result import GenerateResult, Palette
 from latentscore.params import to_synth_params
@@ -213,6 +214,8 @@ def render(
     *,
     model: ModelSpec = DEFAULT_MODEL,
     progress: bool = False,
+    config: ConfigInput = None,
+    hooks: RenderHooks | None = None,
 ) -> Audio:
     """Render ``duration`` seconds of music for a vibe text or a config.
 
@@ -231,6 +234,11 @@ def render(
             ``generate(text) -> GenerateResult``. Checked at call time; loaded only when
             the input is text.
         progress: show a progress bar on the terminal (uses rich).
+        config: 0.1.8's keyword: the config to play (``render(config=cfg)``), or the base
+            that an update in ``config_or_update`` applies to. With vibe text it replaces
+            the model's answer, as in 0.1.8. Giving a MusicConfig both ways is an error.
+        hooks: :class:`~latentscore.hooks.RenderHooks` called at start, model start/end,
+            synth start/end, end, and on error.
 
     Returns:
         :class:`Audio` with the samples, the notes that start inside it, the seed and
@@ -239,7 +247,57 @@ def render(
     """
     seconds = validate_duration(duration)  # cheap checks first: no model call for a typo
     chosen_seed = resolve_seed(seed)
-    config, result = resolve_render_input(config_or_update, update, model=model)
+    emit_render(hooks, "start")
+    try:
+        audio = _render(
+            config_or_update, config, update, model, hooks, seconds, chosen_seed, progress
+        )
+    except Exception as exc:
+        emit_render(hooks, "error", exc)
+        raise
+    emit_render(hooks, "end")
+    return audio
+
+
+def _with_base(config_or_update: ConfigInput, base: ConfigInput) -> ConfigInput:
+    """Fold 0.1.8's ``config=`` (a base config) into the one positional input."""
+    if base is None:
+        return config_or_update
+    if config_or_update is None or isinstance(config_or_update, str):
+        return base  # 0.1.8 played the given config and skipped the model for the text
+    if isinstance(config_or_update, MusicConfigUpdate | Mapping):
+        update = config_or_update
+        if isinstance(update, Mapping):
+            update = MusicConfigUpdate.model_validate(dict(update))
+        return update.apply_to(resolve_config(base))
+    raise InvalidConfigError(
+        "render: a config was given twice (positionally and as config=); pass it once, or pass "
+        "a MusicConfigUpdate positionally to apply it to config=",
+        field="config",
+        value=base,
+    )
+
+
+def _render(
+    config_or_update: ConfigInput,
+    base: ConfigInput,
+    update: UpdateInput,
+    model: ModelSpec,
+    hooks: RenderHooks | None,
+    seconds: float,
+    chosen_seed: int,
+    progress: bool,
+) -> Audio:
+    config_or_update = _with_base(config_or_update, base)
+    text = isinstance(config_or_update, str)
+    if text:
+        emit_render(hooks, "model_start", model)
+    try:
+        config, result = resolve_render_input(config_or_update, update, model=model)
+    finally:
+        if text:
+            emit_render(hooks, "model_end", model)
+    emit_render(hooks, "synth_start")
     params = to_synth_params(config)
     engine = Engine(params, seed=chosen_seed, sample_rate=SAMPLE_RATE)
     n_total = max(1, round(seconds * SAMPLE_RATE))
@@ -260,6 +318,7 @@ def render(
     info = RenderInfo(
         config=config, seed=chosen_seed, duration=seconds, tempo_bpm=bpm, result=result
     )
+    emit_render(hooks, "synth_end")
     return Audio(out, SAMPLE_RATE, notes=notes, seed=chosen_seed, tempo_bpm=bpm, metadata=info)
 
 

@@ -7,104 +7,50 @@ until you iterate, and only one chunk is alive at a time, so an hour-long stream
 saved or sent over a socket without sitting in memory.
 
 Iterating twice gives the same samples: the seed is fixed when the stream is made, and each
-iteration renders from the start on a fresh :class:`~latentscore.timeline.Timeline`.
+iteration renders from the start on a fresh :class:`~latentscore.playout.Playout`, the same
+driver ``ls.live`` uses for a generator (so a list and a generator of the same items sound
+the same, down to the 50 ms fade at the end).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from latentscore.audio import Audio
 from latentscore.audio_file import write_audio_chunks
-from latentscore.config import MusicConfig, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
-from latentscore.items import Streamable
+from latentscore.hooks import StreamHooks
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec
-from latentscore.models.result import GenerateResult
-from latentscore.params import to_synth_params
-from latentscore.render import resolve_seed, validate_duration, validate_model
-from latentscore.timeline import Timeline
-from synth.events import NoteEvent
-from synth.params import SAMPLE_RATE
+from latentscore.playout import Playout, StreamInfo
+from latentscore.stream_args import (
+    ITEM_TYPES,
+    UNSET,
+    StreamArgs,
+    item_duration,
+    pick_transition,
+    stream_args,
+    validate_chunk_seconds,
+    validate_item,
+    validate_transition,
+)
 
-MIN_CHUNK_S = 0.01
-MAX_CHUNK_S = 60.0
-ITEM_TYPES = (str, MusicConfig, MusicConfigUpdate, GenerateResult, Streamable, Mapping)
-
-
-def validate_chunk_seconds(value: object, name: str = "chunk_seconds") -> float:
-    """``value`` as float seconds in [0.01, 60], or InvalidConfigError naming ``name``."""
-    allowed = f"a number of seconds in [{MIN_CHUNK_S}, {MAX_CHUNK_S:g}]"
-    ok = not isinstance(value, bool) and isinstance(value, int | float)
-    if not ok or not (MIN_CHUNK_S <= float(value) <= MAX_CHUNK_S):  # type: ignore[arg-type]
-        raise InvalidConfigError(
-            f"{name}: expected {allowed}, got {value!r}", field=name, value=value, allowed=allowed
-        )
-    return float(value)  # type: ignore[arg-type]
-
-
-def validate_transition(value: object, name: str = "transition") -> float:
-    """``value`` as float seconds >= 0, or InvalidConfigError naming ``name``.
-
-    A transition longer than an item is not an error: it is clamped to that item's duration
-    when the item is scheduled (the change completes inside the item it leads into).
-    """
-    allowed = "a finite number of seconds >= 0"
-    ok = not isinstance(value, bool) and isinstance(value, int | float)
-    if not ok or not (math.isfinite(float(value)) and float(value) >= 0):  # type: ignore[arg-type]
-        raise InvalidConfigError(
-            f"{name}: expected {allowed}, got {value!r}", field=name, value=value, allowed=allowed
-        )
-    return float(value)  # type: ignore[arg-type]
-
-
-def validate_item(item: object, where: str) -> None:
-    """Reject anything that cannot be a stream item, naming its position (``items[2]``)."""
-    if not isinstance(item, ITEM_TYPES):
-        raise InvalidConfigError(
-            f"{where}: expected a vibe string, MusicConfig, MusicConfigUpdate, dict, "
-            f"GenerateResult or Streamable, got {type(item).__name__}",
-            field=where,
-            value=item,
-        )
-
-
-def item_duration(item: object, default: float) -> float:
-    """Seconds an item plays: its own ``Streamable.duration`` or the stream's default."""
-    if isinstance(item, Streamable) and item.duration is not None:
-        return item.duration
-    return default
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    """What a stream was made from; stored as ``Audio.metadata`` by :meth:`AudioStream.collect`.
-
-    ``boundaries`` holds each item's start sample; ``results`` the model's answer for each
-    item (``None`` where the item was a config or update), in the same order, and
-    :attr:`titles` their titles (``""`` for non-text items).
-    """
-
-    items: tuple[object, ...]
-    seed: int
-    duration: float
-    transition: float
-    chunk_seconds: float
-    boundaries: tuple[int, ...]
-    results: tuple[GenerateResult | None, ...] = ()
-
-    @property
-    def titles(self) -> tuple[str, ...]:
-        """Per-item titles from the model (``""`` for items that were not text)."""
-        return tuple(r.title if r is not None else "" for r in self.results)
+__all__ = [
+    "ITEM_TYPES",
+    "AudioStream",
+    "StreamInfo",
+    "item_duration",
+    "stream",
+    "validate_chunk_seconds",
+    "validate_item",
+    "validate_transition",
+]
 
 
 class AudioStream:
@@ -133,10 +79,12 @@ class AudioStream:
         items: Sequence[object],
         *,
         duration: float = 60.0,
-        transition: float = 5.0,
+        transition: float | Any = UNSET,
         chunk_seconds: float = 1.0,
         seed: int | None = None,
         model: ModelSpec = DEFAULT_MODEL,
+        hooks: StreamHooks | None = None,
+        transition_seconds: float | Any = UNSET,
     ) -> None:
         if len(items) == 0:
             raise InvalidConfigError(
@@ -148,18 +96,26 @@ class AudioStream:
         for i, item in enumerate(items):
             validate_item(item, f"items[{i}]")
         self.items: tuple[object, ...] = tuple(items)
-        self.item_duration = validate_duration(duration)
-        self.transition = validate_transition(transition)
-        self.chunk_seconds = validate_chunk_seconds(chunk_seconds)
-        self.seed = resolve_seed(seed)
-        self.model = validate_model(model)
-        self.sample_rate = SAMPLE_RATE
+        self.args: StreamArgs = stream_args(
+            duration=duration,
+            transition=pick_transition(transition, transition_seconds, 5.0),
+            chunk_seconds=chunk_seconds,
+            seed=seed,
+            model=model,
+        )
+        self.hooks = hooks
+        self.item_duration = self.args.duration
+        self.transition = self.args.transition
+        self.chunk_seconds = self.args.chunk_seconds
+        self.seed = self.args.seed
+        self.model = self.args.model
+        self.sample_rate = self.args.sample_rate
         total = 0.0
         for item in self.items:  # same order of float sums as Timeline, so ends agree exactly
             total += item_duration(item, self.item_duration)
         self.duration = total
         self.n_samples = round(total * self.sample_rate)
-        self.chunk_samples = max(1, round(self.chunk_seconds * self.sample_rate))
+        self.chunk_samples = self.args.chunk_samples
 
     def __repr__(self) -> str:
         return (
@@ -169,24 +125,7 @@ class AudioStream:
 
     # --- iteration -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[NDArray[np.float32]]:
-        return self._chunks(self._timeline())
-
-    def _chunks(self, timeline: Timeline) -> Iterator[NDArray[np.float32]]:
-        """Render ``timeline`` to the end, pushing each item just before it is needed."""
-        pending = iter(self.items)
-        exhausted = False
-        chunk = self.chunk_samples
-        while True:
-            while not exhausted and timeline.wants_item(chunk):
-                item = next(pending, None)
-                if item is None:
-                    exhausted = True
-                else:
-                    timeline.push_item(item, self.item_duration, self.transition)
-            n = min(chunk, timeline.end - timeline.position)
-            if n <= 0:
-                return
-            yield timeline.render(n)
+        return self._playout().take(None)
 
     def __aiter__(self) -> AsyncIterator[NDArray[np.float32]]:
         return self._achunks()
@@ -205,29 +144,17 @@ class AudioStream:
 
     # --- whole-stream outputs ------------------------------------------------------------
     def collect(self) -> Audio:
-        """Render the whole stream into one :class:`Audio` (samples, notes, seed, info)."""
-        timeline = self._timeline()
-        out = np.empty(self.n_samples, dtype=np.float32)
-        notes: list[NoteEvent] = []
-        pos = 0
-        for chunk in self._chunks(timeline):
-            out[pos : pos + chunk.size] = chunk
-            pos += chunk.size
-            notes.extend(e for e in timeline.events() if e.start_sample < self.n_samples)
-        notes.extend(e for e in timeline.events() if e.start_sample < self.n_samples)
-        return Audio(
-            out,
-            self.sample_rate,
-            notes=notes,
-            seed=self.seed,
-            tempo_bpm=self._first_bpm(timeline),
-            metadata=self._info(timeline),
-        )
+        """Render the whole stream into one :class:`Audio` (samples, notes, seed, info).
+
+        Notes are those whose onsets fall inside the audio; ``metadata`` is a
+        :class:`~latentscore.playout.StreamInfo` (boundaries, titles, ...).
+        """
+        return self._playout().collect(expected=self.n_samples)
 
     def save(self, path: str | os.PathLike[str], *, subtype: str | None = None) -> Path:
         """Render the stream into an audio file chunk by chunk; returns the path written.
 
-        The format follows the extension as in :meth:`Audio.save` (``.wav`` 32-bit float,
+        The format follows the extension as in :meth:`Audio.save` (``.wav`` 16-bit PCM,
         ``.flac`` 24-bit, ``.ogg`` Vorbis; ``subtype`` overrides). Chunks go to a temporary
         file next to ``path`` as they are rendered, so memory stays at one chunk whatever the
         length; the file is renamed into place at the end. On any error or Ctrl-C the
@@ -259,33 +186,19 @@ class AudioStream:
         return player.play_stream(self, device=device)
 
     # --- helpers -------------------------------------------------------------------------
-    def _timeline(self) -> Timeline:
-        return Timeline(self.seed, self.sample_rate, model=self.model)
-
-    def _first_bpm(self, timeline: Timeline) -> float | None:
-        if not timeline.scheduled:
-            return None
-        return to_synth_params(timeline.scheduled[0][1].config).clamped().bpm
-
-    def _info(self, timeline: Timeline) -> StreamInfo:
-        return StreamInfo(
-            items=self.items,
-            seed=self.seed,
-            duration=self.duration,
-            transition=self.transition,
-            chunk_seconds=self.chunk_seconds,
-            boundaries=tuple(start for start, _ in timeline.scheduled),
-            results=tuple(cue.result for _, cue in timeline.scheduled),
-        )
+    def _playout(self) -> Playout:
+        return Playout(list(self.items), self.args, self.hooks)
 
 
 def stream(
     *items: object,
     duration: float = 60.0,
-    transition: float = 5.0,
+    transition: float | Any = UNSET,
     chunk_seconds: float = 1.0,
     seed: int | None = None,
     model: ModelSpec = DEFAULT_MODEL,
+    hooks: StreamHooks | None = None,
+    transition_seconds: float | Any = UNSET,
 ) -> AudioStream:
     """Play ``items`` one after another as one continuous, lazily rendered stream.
 
@@ -296,12 +209,20 @@ def stream(
     Arguments are validated now (InvalidConfigError names the bad one, ``model`` included);
     vibe strings are turned into configs by ``model`` (default ``"fast"``) when the stream
     reaches them, and ``stream.collect().metadata.titles`` lists the model's title per item.
+
+    0.1.8 spellings work too: ``transition_seconds=`` is ``transition``, a single list or
+    tuple of items (``ls.stream([a, b])``) is the same as ``ls.stream(a, b)``, and 0.1.8
+    Tracks are items. ``hooks=StreamHooks(on_event=...)`` reports the stream's life.
     """
+    if len(items) == 1 and isinstance(items[0], list | tuple):
+        items = tuple(items[0])
     return AudioStream(
         items,
         duration=duration,
         transition=transition,
+        transition_seconds=transition_seconds,
         chunk_seconds=chunk_seconds,
         seed=seed,
         model=model,
+        hooks=hooks,
     )

@@ -12,6 +12,11 @@ give the same samples whatever chunk size pulls them.
 Item boundaries are kept in seconds and rounded once per boundary, so a stream of items of
 ``d1, d2, ...`` seconds ends at ``round((d1 + d2 + ...) * sample_rate)`` with no drift from
 per-item rounding.
+
+Two rules serve live sources, and hold for lists too so that a list and a generator of the
+same items sound the same: an item pushed after the schedule ran out starts *now* (a late
+``yield`` never reaches into the past), and :meth:`Timeline.finish` ends the performance with
+a short equal-power fade (``END_FADE_SECONDS``) instead of a click.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from latentscore.params import to_synth_params
 from synth.events import NoteEvent
 from synth.params import SAMPLE_RATE
 from synth.performer import Performer
+
+END_FADE_SECONDS = 0.05
 
 
 class Timeline:
@@ -64,6 +71,9 @@ class Timeline:
         self._last_config: MusicConfig | None = None
         self._events: list[NoteEvent] = []
         self.scheduled: list[tuple[int, Cue]] = []  # (start sample, cue) of every push
+        self.fade_samples = max(1, round(END_FADE_SECONDS * sample_rate))
+        self.final_end: int | None = None  # set by finish(): the last sample + 1
+        self._fade_start = 0
 
     # --- schedule ----------------------------------------------------------------------
     @property
@@ -81,9 +91,30 @@ class Timeline:
 
         A driver asks this before rendering a chunk of ``horizon`` samples: it pulls the next
         item only when the chunk would reach past the last scheduled one, which is what keeps
-        a generator source consumed lazily, in step with the audio.
+        a generator source consumed lazily, in step with the audio. The end fade counts as
+        part of the chunk: whether another item follows must be known before the fade would
+        start. Always False once :meth:`finish` was called.
         """
-        return self.end < self.position + horizon
+        return self.final_end is None and self.end - self.fade_samples < self.position + horizon
+
+    def finish(self) -> int:
+        """No more items will come: end with a fade; returns the final sample count.
+
+        Called on time (the source ended before the last item's fade point), the fade covers
+        the last item's final ``END_FADE_SECONDS`` and the performance ends exactly where the
+        items' durations put it. Called late (real-time play, the source ended after the
+        schedule ran out), the fade starts now. Rendering past the end gives silence.
+        """
+        if self.final_end is None:
+            if not self.scheduled:  # nothing was ever played: end here, silently
+                self._fade_start = self.final_end = self.position
+            elif self.position >= self.end:
+                self._fade_start = self.position
+                self.final_end = self.position + self.fade_samples
+            else:
+                self.final_end = self.end
+                self._fade_start = max(self.position, self.end - self.fade_samples)
+        return self.final_end
 
     def push(self, cue: Cue) -> int:
         """Schedule ``cue`` after the last pushed one; returns its start sample.
@@ -114,6 +145,10 @@ class Timeline:
         cue = resolve_item(item, self._last_config, duration, transition, self.model)
         self.push(cue)
         return cue
+
+    def resolve(self, item: object, duration: float, transition: float) -> Cue:
+        """:func:`resolve_item` against the last pushed config, without scheduling it."""
+        return resolve_item(item, self._last_config, duration, transition, self.model)
 
     # --- audio -------------------------------------------------------------------------
     def render(self, n: int) -> NDArray[np.float32]:
@@ -159,5 +194,14 @@ class Timeline:
                 replace(ev, start_sample=ev.start_sample + offset) if offset else ev
                 for ev in self.performer.drain_events()
             )
+        if self.final_end is not None and self.position + n > self._fade_start:
+            self._fade(block)
         self.position += n
         return block
+
+    def _fade(self, block: NDArray[np.float32]) -> None:
+        assert self.final_end is not None
+        length = max(1, self.final_end - self._fade_start)
+        idx = np.arange(self.position, self.position + len(block))
+        left = np.clip((self.final_end - idx) / length, 0.0, 1.0)
+        block *= np.sin(left * (np.pi / 2)).astype(np.float32)

@@ -12,6 +12,7 @@ so there is no aliasing to filter away afterwards.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -103,7 +104,7 @@ def harmonics_for(freq: float, cutoff_hz: float, max_harmonics: int = 64) -> int
 def phase_ramp(freq: float | F32, n: int, phase0: float = 0.0, sr: int = SAMPLE_RATE) -> F32:
     """Phase in cycles (0..1) for a constant or per-sample frequency."""
     if np.isscalar(freq):
-        ph = ramp(n) * np.float32(float(freq) / sr) + np.float32(phase0)
+        ph = ramp(n) * np.float32(float(cast(float, freq)) / sr) + np.float32(phase0)
     else:
         ph = np.cumsum(np.asarray(freq, dtype=np.float64) / sr) + phase0
     return np.asarray(ph % 1.0, dtype=np.float32)
@@ -161,7 +162,7 @@ def osc(
 def sine(freq: float | F32, n: int, phase0: float = 0.0) -> F32:
     """Sine oscillator (constant or per-sample frequency)."""
     if np.isscalar(freq):
-        return fixed_phase_osc(harmonic_table("sine", 1), float(freq), n, phase0)
+        return fixed_phase_osc(harmonic_table("sine", 1), float(cast(float, freq)), n, phase0)
     return np.sin(_TWO_PI * phase_ramp(freq, n, phase0)).astype(np.float32)
 
 

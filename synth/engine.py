@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,7 +71,7 @@ def _glide(current: SynthParams, target: SynthParams, alpha: float) -> SynthPara
     """Move continuous controls a fraction ``alpha`` toward target; copy discrete ones."""
     if current is target:
         return target
-    vals: dict[str, float] = {}
+    vals: dict[str, Any] = {}  # floats for replace(): every name here is a float field
     moving = False
     for name in (*CONTINUOUS, "density"):
         a, b = getattr(current, name), getattr(target, name)

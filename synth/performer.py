@@ -21,7 +21,8 @@ One beat grid runs through every transition: a new engine starts at the performa
 beat count and bar phase on the sample it joins (mid-bar if need be, see
 :class:`~synth.conductor.Conductor`), so rhythm stays on the same beats, and a MIDI clock
 or visuals following :meth:`Performer.beat_at` never see a jump. Only ``restart_beats``
-(a DAW's Start) begins a new grid at beat 0.
+(a DAW's Start: a new grid from beat 0) or ``at_beat`` (an external grid such as Ableton
+Link's) moves it.
 
 Changes apply at the next sample the caller pulls (live: ``BUILD_LEAD_SECONDS`` later, the
 time the composer thread gets to build the new engine); gains are computed from absolute
@@ -123,7 +124,7 @@ class _Voice:
 class _PendingFade:
     params: SynthParams
     seconds: float
-    restart_beats: bool
+    anchor: tuple[int, float] | None = None  # (performance sample, its beat): a grid to join
 
 
 class _Build:
@@ -251,23 +252,33 @@ class Performer:
         self.engine.set_params(params, glide_seconds=max(0.0, seconds) or None)
 
     def crossfade_to(
-        self, params: SynthParams, seconds: float, *, restart_beats: bool = False
+        self,
+        params: SynthParams,
+        seconds: float,
+        *,
+        restart_beats: bool = False,
+        at_beat: float | None = None,
     ) -> None:
         """Start a new engine on ``params`` and crossfade to it over ``seconds``.
 
         ``restart_beats`` starts the beat count (and the new engine's bars) at 0 on this
-        sample, e.g. when a DAW sends MIDI Start: its bar 1 becomes our bar 1.
+        sample, e.g. when a DAW sends MIDI Start: its bar 1 becomes our bar 1. ``at_beat``
+        moves the grid so that this sample is that beat (joining an external grid); the
+        new engine's tempo carries it on from there.
 
         During a running crossfade this becomes the pending change (see the module
         docstring); it starts when the outgoing engine has gone.
         """
+        beat = 0.0 if restart_beats else at_beat
+        anchor = None if beat is None else (self.position, max(0.0, float(beat)))
         if len(self._voices) > 1 or self._build is not None:
-            restart = restart_beats or (self._pending is not None and self._pending.restart_beats)
-            self._pending = _PendingFade(params, seconds, restart)
+            if anchor is None and self._pending is not None:
+                anchor = self._pending.anchor
+            self._pending = _PendingFade(params, seconds, anchor)
             if len(self._voices) > 1:
                 self._hurry_outgoing()
             return
-        self._request(_PendingFade(params, seconds, restart_beats))
+        self._request(_PendingFade(params, seconds, anchor))
 
     def compose_ahead(self, ahead: int) -> None:
         """Compose every engine's bars ``ahead`` samples early, and build a requested engine.
@@ -290,7 +301,12 @@ class Performer:
         seed = (self.seed * 1_000_003 + self._changes) % (2**31)
         lead = round(BUILD_LEAD_SECONDS * self.sample_rate) if self.live else 0
         origin = self.position + lead
-        beat = 0.0 if fade.restart_beats else max(0.0, self.beat_at(origin))
+        if fade.anchor is None:  # the running grid goes on
+            beat = max(0.0, self.beat_at(origin))
+        else:  # the grid asked for, carried on to the origin at the new tempo
+            at_sample, at_beat = fade.anchor
+            spb = 60.0 / fade.params.bpm
+            beat = max(0.0, at_beat + (origin - at_sample) / (spb * self.sample_rate))
         self._build = _Build(fade, seed, self.position, origin, beat)
         if not self.live:
             self._build.engine = self._engine(fade.params, seed, beat)
@@ -315,7 +331,7 @@ class Performer:
             engine.set_params(build.fade.params)
         self._build = None
         origin = build.origin
-        if self.position > origin and not build.fade.restart_beats:
+        if self.position > origin and build.fade.anchor is None:
             # ready late: the old grid ran on meanwhile (maybe at another tempo), so the new
             # engine joins at the beat heard now, not where the plan would have put it
             joined = engine.sample_at(self.beat_at(self.position))

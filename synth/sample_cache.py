@@ -87,7 +87,7 @@ class SampleCache:
                 if got is None:
                     got = fn(*args, **kwargs)
                     self.put(key, got)
-                return got  # type: ignore[no-any-return]
+                return got
 
             return cached
 

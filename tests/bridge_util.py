@@ -141,7 +141,7 @@ class OscClient:
             matching = [m for m in self.messages(address) if predicate(m)]
             return matching[-1] if matching else None
 
-        return wait_for(found, timeout, f"{address} at client :{self.port}")  # type: ignore[no-any-return]
+        return wait_for(found, timeout, f"{address} at client :{self.port}")
 
     def state(self, timeout: float = 5.0) -> dict[str, tuple[OscValue, ...]]:
         """Ask for /latentscore/state and return {address: args} once the reply is in."""

@@ -79,9 +79,10 @@ def test_astream_of_an_async_generator_matches_and_is_consumed_lazily() -> None:
 
     asyncio.run(main())
     assert np.array_equal(np.concatenate(chunks), expected())
-    # items every 2 s, chunks of 0.5 s: the next item is asked for only when the audio
-    # reaches its boundary (after 4 and 8 chunks), and the end is noticed after 12
-    assert received == [0, 4, 8, 12]
+    # items every 2 s, chunks of 0.5 s: the next item is asked for only when the chunk to
+    # render reaches the current item's last 50 ms (where the end fade would start), i.e.
+    # after 3 and 7 chunks, and the end is noticed after 11; never a whole item ahead
+    assert received == [0, 3, 7, 11]
 
 
 def test_astream_streamables_and_default_item_duration() -> None:

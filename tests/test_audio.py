@@ -64,8 +64,8 @@ def test_notes_are_sorted_by_onset() -> None:
 @pytest.mark.parametrize(
     ("ext", "subtype", "expected_subtype", "tolerance"),
     [
-        (".wav", None, "FLOAT", 0.0),
-        (".wav", "PCM_16", "PCM_16", 1.0 / 2**14),
+        (".wav", None, "PCM_16", 1.0 / 2**14),  # the default, as in 0.1.8
+        (".wav", "FLOAT", "FLOAT", 0.0),
         (".wav", "pcm_24", "PCM_24", 1.0 / 2**22),
         (".flac", None, "PCM_24", 1.0 / 2**22),
         (".ogg", None, "VORBIS", None),

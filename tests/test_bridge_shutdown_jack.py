@@ -26,32 +26,21 @@ import numpy as np
 import pytest
 
 from benchmarks._jack import JackServer, Recorder
+from tests.cli_daemon import start_bridge
 from tests.jack import jack_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.jack
 ROOT = Path(__file__).resolve().parent.parent
-LATENTSCORE = ROOT / ".venv" / "bin" / "latentscore"
 ROUNDS = 20
 
 
 def _start(server: JackServer) -> subprocess.Popen[str]:
-    exe = str(LATENTSCORE) if LATENTSCORE.exists() else "latentscore"
-    cmd = [
-        exe, "bridge", "--no-zeroconf", "--no-oscquery", "--osc-port", "0", "--seed", "3",
+    args = [
+        "--no-zeroconf", "--no-oscquery", "--osc-port", "0", "--seed", "3",
         "--preset", "deep_space", "--midi-api", "jack", "--midi-out", "virtual",
         "--clock", "out",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        if "Ctrl-C" in line:
-            return proc
-        assert time.monotonic() < deadline, "the daemon did not start"
-    proc.kill()
-    raise AssertionError(f"the daemon exited at start: {proc.stderr.read() if proc.stderr else ''}")
+    return start_bridge(args, env=server.env())
 
 
 def _check_midi(events: list[tuple[int, bytes]], signal_frame: int) -> None:

@@ -154,7 +154,8 @@ def test_render_text_uses_the_model_and_names_the_piece(tmp_path: Path) -> None:
     assert title in result.output and "model fast" in result.output
     data, _ = sf.read(str(out), dtype="float32")
     want = ls.render("warm sunset over water", duration=0.5, seed=3, update={"tempo": ls.Step(1)})
-    assert data.shape == want.samples.shape and float(abs(data - want.samples).max()) == 0.0
+    # .wav is 16-bit PCM: equal to the render within one quantisation step
+    assert data.shape == want.samples.shape and float(abs(data - want.samples).max()) <= 2**-15
 
 
 def test_render_positional_preset_and_json_are_configs(tmp_path: Path) -> None:
@@ -165,7 +166,7 @@ def test_render_positional_preset_and_json_are_configs(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Vibe:" not in result.output  # a preset, not text for the model
     expected = ls.render(presets.load("deep_space"), duration=0.3, seed=1)
-    assert float(abs(sf.read(str(out), dtype="float32")[0] - expected.samples).max()) == 0.0
+    assert float(abs(sf.read(str(out), dtype="float32")[0] - expected.samples).max()) <= 2**-15
     inline = runner.invoke(app, ["render", '{"tempo": "fast"}', "-d", "0.3", "-o", str(out)])
     assert inline.exit_code == 0 and "Vibe:" not in inline.output
 
@@ -243,7 +244,21 @@ def test_doctor_reports_every_check() -> None:
         [_console_script(), "doctor"], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    for name in ("python", "packages", "portaudio", "audio output", "jack", "midi", "query kernel"):
+    for name in (
+        "python",
+        "packages",
+        "portaudio",
+        "audio output",
+        "jack",
+        "midi",
+        "fast model",
+        "query kernel",
+        "extra [external]",
+        "extra [expressive]",
+        "extra [zeroconf]",
+        "extra [link]",
+        "expressive weights",
+    ):
         assert name in done.stdout
 
 
@@ -291,3 +306,97 @@ def test_console_script_bad_set_exits_2(tmp_path: Path) -> None:
         "brightness" in proc.stderr and "blinding" in proc.stderr and "very_bright" in proc.stderr
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"latentscore {ls.__version__}"
+
+
+def test_help_shows_no_type_after_plain_flags() -> None:
+    for command in (["config"], ["bridge"], ["render"]):
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "160"})
+        assert result.exit_code == 0
+        assert "<bool>" not in result.output
+    bridge_help = runner.invoke(app, ["bridge", "--help"], env={"COLUMNS": "160"}).output
+    assert "<float>" in bridge_help  # options that take a value keep their type
+
+
+def test_unwritable_output_names_the_users_path(tmp_path: Path) -> None:
+    target = tmp_path / "missing_dir" / "x.wav"
+    result = runner.invoke(app, ["render", "-d", "0.5", "--seed", "1", "-o", str(target)])
+    assert result.exit_code == 2
+    assert str(target) in result.stderr
+    assert ".tmp" not in result.stderr
+
+
+def test_device_errors_suggest_cli_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentscore.audio_device import check_output_device
+    from latentscore.cli import DEVICE_FIX_CLI, guarded
+
+    class NoDevices:
+        class PortAudioError(Exception):
+            pass
+
+        def query_devices(self, *_: object, **__: object) -> dict[str, object]:
+            raise ValueError("Error querying device -1")
+
+    with pytest.raises(AudioDeviceError) as caught:
+        check_output_device(NoDevices())  # type: ignore[arg-type]
+    assert "audio.play(device=" in str(caught.value)  # Python users get Python advice
+    assert "audio.play" not in caught.value.problem
+
+    def play() -> None:
+        raise caught.value
+
+    captured: list[str] = []
+    monkeypatch.setattr("latentscore.cli.err.print", lambda msg, **_: captured.append(msg))
+    with pytest.raises(Exception) as exited:
+        guarded(play)
+    assert getattr(exited.value, "exit_code", None) == 2
+    assert DEVICE_FIX_CLI in captured[0] and "audio.play" not in captured[0]
+    assert "--no-audio" in DEVICE_FIX_CLI and "--device" in DEVICE_FIX_CLI
+
+
+@pytest.mark.parametrize("command", ["render", "demo"])
+def test_ctrl_c_prints_one_line_and_exits_130(command: str, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    out = tmp_path / "long.wav"
+    proc = subprocess.Popen(
+        [_console_script(), command, "--preset", "deep_space", "-d", "3600", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        # rich draws the progress bar only on a terminal; this says stdout is one, so the
+        # first progress output tells the test the hour-long render has started.
+        env={**os.environ, "TTY_COMPATIBLE": "1", "COLUMNS": "80"},
+        # A test run started in the background has SIGINT ignored, and children inherit
+        # that; the CLI must get SIGINT as a terminal would deliver it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.read(1), "no progress output"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == "Interrupted."
+    assert list(tmp_path.iterdir()) == []  # no partial file, no temp file
+
+
+def test_midi_probing_prints_nothing_on_stderr() -> None:
+    # Whatever this machine has (no /dev/snd/seq, no JACK server, or both), the C libraries'
+    # own diagnostics must not reach the terminal; the listing says what is missing.
+    done = subprocess.run(
+        [_console_script(), "bridge", "--midi-list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "controller maps" in done.stdout
+    assert done.stderr == ""

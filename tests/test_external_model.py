@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -346,3 +347,40 @@ def test_litellm_is_imported_only_on_use_and_without_the_remote_cost_map() -> No
         env=env,
     )
     assert proc.stdout.split() == ["True", "False"]
+
+
+def test_litellm_contacts_only_the_provider_a_model_names() -> None:
+    # A fresh interpreter, the network refused and recorded: importing LiteLLM must try
+    # nothing, and a call may only try the named provider's API host (LiteLLM otherwise
+    # fetches its price list at import and an Anthropic beta-headers file from GitHub).
+    code = (
+        "import json, socket\n"
+        "tried = []\n"
+        "def refuse(*args, **kwargs):\n"
+        "    tried.append(str(args[0][0] if args and isinstance(args[0], tuple) else args[0]))\n"
+        "    raise OSError('blocked')\n"
+        "socket.socket.connect = lambda self, addr: refuse(addr)\n"
+        "socket.create_connection = refuse\n"
+        "socket.getaddrinfo = refuse\n"
+        "from latentscore.models.external import load_litellm\n"
+        "load_litellm()\n"
+        "at_import = list(tried)\n"
+        "import latentscore as ls\n"
+        "ls.vibe_to_config('warm sunset', model='external:anthropic/claude-sonnet-4-5-20250929')\n"
+        "ls.vibe_to_config('warm sunset', model='external:openai/gpt-4o')\n"
+        "print(json.dumps({'import': at_import, 'calls': sorted(set(tried))}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM")}
+    env.update(ANTHROPIC_API_KEY="sk-ant-test", OPENAI_API_KEY="sk-test")
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=ROOT,
+        env=env,
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["import"] == []
+    assert report["calls"] == ["api.anthropic.com", "api.openai.com"]

@@ -155,9 +155,15 @@ def test_errors_propagate_from_the_generator_and_vibes() -> None:
     with pytest.raises(RuntimeError, match="sensor unplugged"):
         dx.live(broken()).collect()
     with pytest.raises(InvalidConfigError):
-        dx.live(MusicConfig())
+        dx.live(42)
     with pytest.raises(InvalidConfigError):
         dx.live([A], chunk_seconds=0)
+    # the same limits as ls.stream: one validator for every performance
+    for kwargs in ({"chunk_seconds": 100}, {"duration": 1e9}, {"transition": -1}):
+        with pytest.raises(InvalidConfigError):
+            dx.live([A], **kwargs)
+    # a single item is a stream of one, as in 0.1.8
+    assert len(dx.live(MusicConfig(), duration=0.2).collect()) == round(0.2 * RATE)
 
 
 def test_close_stops_sync_and_async_generators() -> None:
@@ -191,7 +197,9 @@ def test_save_writes_incrementally_and_matches_collect(tmp_path) -> None:
         yield Streamable(A, duration=1.0)
         yield Streamable(B, duration=1.0, transition_duration=0.5)
 
-    path = dx.live(scenes(), chunk_seconds=0.5, seed=8).save(tmp_path / "live.wav", seconds=1.6)
+    path = dx.live(scenes(), chunk_seconds=0.5, seed=8).save(
+        tmp_path / "live.wav", seconds=1.6, subtype="FLOAT"
+    )
     data, rate = soundfile.read(path, dtype="float32")
     assert rate == RATE and len(data) == round(1.6 * RATE)
     expected = dx.live(scenes(), seed=8).collect(seconds=1.6)

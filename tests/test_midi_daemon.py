@@ -159,7 +159,7 @@ def test_clock_in_sets_tempo_and_transport(backend: Any, tmp_path: Path) -> None
         port.send(mido.Message("start"))
         wait_for(
             lambda: any(
-                isinstance(op, Crossfade) and op.restart_beats
+                isinstance(op, Crossfade) and op.at_beat is not None and op.at_beat < 1.0
                 for _, op in daemon.performance.executed
             ),
             what="bar 1 restart",

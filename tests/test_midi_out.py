@@ -9,6 +9,7 @@ import time
 from collections import Counter
 
 import mido
+import pytest
 
 from bridge.midi_clock import ClockEvent, ClockFollower, bpm_to_position, fold_bpm
 from bridge.midi_notes import NoteStream
@@ -129,8 +130,13 @@ def test_clock_out_ticks_24_per_beat_with_start_stop_continue() -> None:
     notes.transport(now + 10 * length + 100, "play")
     wait_for(lambda: port.of("stop"), 2.0, "clock stop")
     start = int(audio.now_sample()) + 100
-    notes.rendered(block(start, [], (2.0, 2.2), length, spb))
+    notes.rendered(block(start, [], (2.03, 2.43), 2 * length, spb))
     wait_for(lambda: port.of("continue"), 2.0, "continue on play")
+    # resumed on the grid's next sixteenth (beat 2.25 = sixteenth 9): pointer, Continue, tick
+    kinds = [m for _, m in port.sent if m.type in ("songpos", "continue", "clock")]
+    at = next(i for i, m in enumerate(kinds) if m.type == "songpos")
+    assert [m.type for m in kinds[at : at + 3]] == ["songpos", "continue", "clock"]
+    assert kinds[at].pos == 9
     notes.close()
 
 
@@ -142,14 +148,20 @@ def test_clock_follower_estimates_tempo_and_transport() -> None:
     for _ in range(24 * 4):  # four beats at 125 BPM
         t += 60.0 / 125.0 / 24
         follower.handle("clock", t)
-    tempos = [e.bpm for e in events if e.kind == "tempo"]
+    # one beat of ticks after Start: the tempo and the DAW's beat there, for alignment
+    align = [e for e in events if e.kind == "align"]
+    assert len(align) == 1 and abs(align[0].bpm - 125.0) < 0.2
+    assert align[0].beat == pytest.approx(1.0)  # the 25th tick: the first tick is beat 0
+    assert align[0].at == pytest.approx(25 * 60.0 / 125.0 / 24)
+    tempos = [e.bpm for e in events if e.kind in ("tempo", "align")]
     assert abs(tempos[-1] - 125.0) < 0.2 and len(tempos) <= 3
     for _ in range(24 * 8):  # the DAW speeds up to 100 BPM: smoothed, then applied
         t += 60.0 / 100.0 / 24
         follower.handle("clock", t)
     assert abs(follower.bpm - 100.0) < 0.5  # type: ignore[operator]
     follower.handle("stop", t)
-    assert [e.kind for e in events if e.kind != "tempo"] == ["play", "stop"]
+    assert [e.kind for e in events if e.kind not in ("tempo", "align")] == ["play", "stop"]
+    assert events[0].at == 0.0  # the Start's arrival time travels with it
     follower.handle("clock", t + 5.0)  # after a gap the estimate restarts
     assert len(follower._ticks) == 1
 

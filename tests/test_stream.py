@@ -115,7 +115,11 @@ def reference_crossfade(first: float, second: float, transition: float, seed: in
     head = performer.render(boundary)
     performer.crossfade_to(to_synth_params(GROOVE), transition)
     tail = performer.render(round((first + second) * SR) - boundary)
-    return np.concatenate([head, tail])
+    out = np.concatenate([head, tail])
+    # every performance ends with a 50 ms equal-power fade over the last item's final samples
+    fade = round(0.05 * SR)
+    out[-fade:] *= np.sin(np.arange(fade, 0, -1) / fade * (np.pi / 2)).astype(np.float32)
+    return out
 
 
 @pytest.mark.parametrize("chunk_seconds", [0.05, 0.37, 1.0, 2.9])
@@ -246,7 +250,7 @@ def test_collect_returns_audio_with_notes_and_info() -> None:
 
 def test_save_wav_equals_collect_and_leaves_no_temp_file(tmp_path: Path) -> None:
     stream = ls.stream(CALM, GROOVE, duration=1.5, transition=0.5, chunk_seconds=0.25, seed=5)
-    out = stream.save(tmp_path / "s.wav")
+    out = stream.save(tmp_path / "s.wav", subtype="FLOAT")  # bit-exact; the default is PCM_16
     data, sr = soundfile.read(out, dtype="float32")
     assert sr == SR and np.array_equal(data, stream.collect().samples)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.wav"]
@@ -285,8 +289,8 @@ def test_save_writes_incrementally(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(AudioStream, "__iter__", watching_iter)
     stream.save(tmp_path / "s.wav")
     assert len(sizes) == 6
-    # by the time chunk k is handed out, the chunks before it are on disk
-    assert sizes[-1] >= 5 * round(0.5 * SR) * 4 - 8192
+    # by the time chunk k is handed out, the chunks before it are on disk (16-bit: 2 bytes)
+    assert sizes[-1] >= 5 * round(0.5 * SR) * 2 - 8192
     assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
 
 

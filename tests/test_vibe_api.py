@@ -21,7 +21,7 @@ import pytest
 
 import latentscore as ls
 from latentscore import GenerateResult, MusicConfig, MusicConfigUpdate, Step, Streamable, dx
-from latentscore.live import LiveStream
+from latentscore.live_stream import LiveStream
 from latentscore.models.result import Palette, PaletteColor
 from latentscore.render import RenderInfo, resolve_config
 from latentscore.stream import StreamInfo

@@ -5,7 +5,12 @@
 * ``"fast"`` (default): offline MiniLM retrieval over the curated library;
 * ``"external:<litellm model id>"`` or an ``ExternalModelSpec``: any LLM through LiteLLM;
 * ``"expressive"``: the local instruction-tuned model;
-* any object with a ``generate(text) -> GenerateResult`` method (your own model).
+* any object with a ``generate(text)`` method (your own model): sync or async, answering a
+  ``GenerateResult`` or a bare ``MusicConfig`` (0.1.8's protocol); see
+  :mod:`latentscore.models.user_model`.
+
+0.1.8's ``"fast_heavy"`` (CLAP retrieval) and ``"local"`` are not part of this library; they
+raise ModelNotAvailableError saying what to use instead.
 
 Model modules are imported only when first asked for, so ``import latentscore`` never
 pays for torch, tokenizers or litellm.
@@ -38,6 +43,15 @@ ModelSpec = Any
 
 DEFAULT_MODEL = "fast"
 
+ModelForGeneratingMusicConfig = VibeModel
+"""0.1.8's name for the custom-model protocol."""
+
+_RETIRED = {
+    "fast_heavy": "0.1.8's CLAP retrieval model is not part of this library; use "
+    "model='fast' (offline, no download) or 'external:<litellm model id>'",
+    "local": "0.1.8's name for the local LLM; use model='expressive'",
+}
+
 _cache: dict[str, VibeModel] = {}
 _lock = threading.Lock()
 
@@ -58,7 +72,9 @@ def resolve_model(spec: ModelSpec = DEFAULT_MODEL) -> VibeModel:
     if callable(from_spec):  # e.g. ExternalModelSpec builds its model object
         return from_spec()
     if callable(getattr(spec, "generate", None)):  # any object with generate(text)
-        return spec  # type: ignore[no-any-return]
+        from latentscore.models.user_model import UserModel
+
+        return UserModel(spec)
     raise InvalidConfigError(
         f"model: expected 'fast', 'expressive', 'external:<litellm model id>', an "
         f"ExternalModelSpec or an object with generate(text), got {type(spec).__name__}",
@@ -77,6 +93,8 @@ def _load_named(name: str) -> VibeModel:
         return _optional("latentscore.models.external", "external_model", name)
     if name == "expressive":
         return _optional("latentscore.models.expressive", "expressive_model", name)
+    if name in _RETIRED:
+        raise ModelNotAvailableError(f"model {name!r}: {_RETIRED[name]}")
     raise InvalidConfigError(
         f"model: unknown model {name!r}; use 'fast', 'expressive' or "
         "'external:<litellm model id>' (e.g. 'external:openai/gpt-4o')",

@@ -233,7 +233,7 @@ class CueMatcher:
             boost = MUSIC_TERM_BONUS if row.get("slot") == "music" else 0.0
             tend = tuple(
                 (str(name), _label(str(name), value), float(strength) + boost)
-                for name, (value, strength) in dict(row["tendencies"]).items()  # type: ignore[arg-type]
+                for name, (value, strength) in dict(row["tendencies"]).items()  # type: ignore[call-overload]
             )
             for phrase in row["phrases"]:  # type: ignore[attr-defined]
                 entry = _Entry(str(phrase), tend)
@@ -250,8 +250,8 @@ class CueMatcher:
         self._deletes: dict[str, str] = {}
         for word in sorted(self._vocab):
             if len(word) >= 4:
-                for variant in (word, *_deletions(word)):
-                    self._deletes.setdefault(variant, word)
+                for spelling in (word, *_deletions(word)):
+                    self._deletes.setdefault(spelling, word)
 
     @classmethod
     def from_file(cls, path: Path, known_words: Iterable[str] = ()) -> CueMatcher:

@@ -192,7 +192,7 @@ def _JsonComplete(tokenizer: Any, prompt_len: int, base: type) -> Any:
     Built by a factory so transformers is only imported when a model actually runs.
     """
 
-    class JsonComplete(base):  # type: ignore[misc,valid-type]
+    class JsonComplete(base):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
             import torch
 

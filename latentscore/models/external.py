@@ -49,15 +49,32 @@ _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 log = logging.getLogger("latentscore.models")
 
 
+#: LiteLLM's switches for the files it would otherwise fetch on its own (set before import):
+#: ``LITELLM_OFFLINE_MODE`` covers every catalog, check and tokenizer it downloads by itself
+#: (1.110+); the older per-file switches cover the model price list (fetched at import) and
+#: the Anthropic beta-headers config (fetched on the first Anthropic/Bedrock/Vertex call).
+#: Only the provider a model names is ever contacted. ``setdefault``: a user's explicit
+#: value wins.
+LITELLM_OFFLINE_ENV = {
+    "LITELLM_OFFLINE_MODE": "true",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
+    "LITELLM_LOCAL_BLOG_POSTS": "True",
+    "LITELLM_TELEMETRY": "False",
+}
+
+
 def load_litellm() -> ModuleType:
     """Import LiteLLM with its network side effects off (raises ModelNotAvailableError).
 
-    ``LITELLM_LOCAL_MODEL_COST_MAP`` must be set before the first import: otherwise LiteLLM
-    downloads its model price list from GitHub at import time.
+    The :data:`LITELLM_OFFLINE_ENV` switches must be set before the first import: otherwise
+    LiteLLM downloads its model price list from GitHub at import time, and its Anthropic
+    beta-headers config on the first Anthropic call (found with the network blocked:
+    ``tests/test_external_model.py``).
     """
     if "litellm" not in sys.modules:
-        os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-        os.environ.setdefault("LITELLM_TELEMETRY", "False")
+        for name, value in LITELLM_OFFLINE_ENV.items():
+            os.environ.setdefault(name, value)
     try:
         import litellm
     except ImportError as exc:

@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -122,7 +123,9 @@ class FastModel:
         chosen: dict[str, str | int] = {}
         for j, name in enumerate(FIELD_NAMES):
             spec = FIELDS[name]
-            votes = np.bincount(labels[:, j], weights=weights, minlength=len(spec.labels))
+            votes: np.ndarray = np.bincount(
+                labels[:, j], weights=weights, minlength=len(spec.labels)
+            )
             field_cues = by_field.get(name, [])
             strongest = max((c.strength for c in field_cues), default=0.0)
             explicit = [c for c in field_cues if c.strength >= max(strongest, EXPLICIT)]
@@ -133,7 +136,7 @@ class FastModel:
                 votes[spec.index(c.label)] += s.cue_weight * c.strength
             chosen[name] = spec.labels[_decide(votes, spec.ordered)]
         return Match(
-            config=MusicConfig(**chosen),
+            config=MusicConfig(**cast(dict[str, Any], chosen)),
             neighbours=tuple(int(i) for i in top),
             similarities=tuple(float(x) for x in sims[top]),
             cues=tuple(cues),

@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,12 +122,11 @@ class VibeLibrary:
 
     def config(self, i: int) -> MusicConfig:
         """Row ``i``'s MusicConfig, from its label indices."""
-        return MusicConfig(
-            **{
-                name: spec.labels[int(j)]
-                for (name, spec), j in zip(FIELDS.items(), self.labels[i], strict=True)
-            }
-        )
+        labels: dict[str, Any] = {
+            name: spec.labels[int(j)]
+            for (name, spec), j in zip(FIELDS.items(), self.labels[i], strict=True)
+        }
+        return MusicConfig(**labels)
 
     def rows(self) -> list[LibraryRow]:
         """Every row (tests and tools; parses the whole file)."""

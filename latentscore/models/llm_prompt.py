@@ -12,6 +12,7 @@ from typing import Any
 
 from latentscore.config import FIELDS
 from latentscore.models.result import (
+    ACCEPTED_WEIGHTS,
     MAX_TITLE_WORDS,
     PALETTE_COUNT,
     PALETTE_SIZE,
@@ -111,7 +112,7 @@ def answer_json_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "hex": {"type": "string", "description": "colour as '#RRGGBB'"},
-            "weight": {"type": "string", "enum": list(PALETTE_WEIGHTS)},
+            "weight": {"type": "string", "enum": list(ACCEPTED_WEIGHTS)},
         },
         "required": ["hex", "weight"],
         "additionalProperties": False,

@@ -20,6 +20,7 @@ from latentscore.config import FIELDS, MusicConfig
 from latentscore.errors import InvalidConfigError
 from latentscore.models.label_repair import LabelError, repair_field_name, repair_label
 from latentscore.models.result import (
+    ACCEPTED_WEIGHTS,
     MAX_TITLE_WORDS,
     PALETTE_COUNT,
     PALETTE_SIZE,
@@ -214,9 +215,9 @@ def _weight(where: str, value: object, position: int) -> Any:
         return PALETTE_WEIGHTS[::-1][position % len(PALETTE_WEIGHTS)]
     if isinstance(value, str):
         key = "_".join(value.strip().lower().replace("-", " ").split())
-        if key in PALETTE_WEIGHTS:
+        if key in ACCEPTED_WEIGHTS:
             return key
         if key in _WEIGHT_WORDS:
             return _WEIGHT_WORDS[key]
-    allowed = ", ".join(PALETTE_WEIGHTS)
+    allowed = ", ".join(ACCEPTED_WEIGHTS)
     raise AnswerError(f"{where}: weight {value!r} is not one of {allowed}")

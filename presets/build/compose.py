@@ -18,6 +18,7 @@ from __future__ import annotations
 import colorsys
 import random
 from collections.abc import Sequence
+from typing import Any, cast
 
 from latentscore.config import FIELDS, MusicConfig
 from latentscore.models.result import MAX_TITLE_WORDS, PALETTE_WEIGHTS, title_case
@@ -73,7 +74,9 @@ def complete(decided: dict[str, str | int], rng: random.Random) -> MusicConfig:
     d.setdefault("density", {0: 3, 1: 4, 2: 4, 3: 5, 4: 6}[tempo])
     if "rhythm" not in d:
         if tempo <= 1:
-            d["rhythm"] = "none" if d["density"] <= 3 else _pick(rng, ("none", "minimal"))
+            d["rhythm"] = (
+                "none" if cast(int, d["density"]) <= 3 else _pick(rng, ("none", "minimal"))
+            )
         elif tempo == 2:
             d["rhythm"] = _pick(rng, ("kit_light", "minimal", "soft_four"))
         else:
@@ -128,7 +131,7 @@ def complete(decided: dict[str, str | int], rng: random.Random) -> MusicConfig:
             else _pick(rng, ("none", "pluck", "bells"))
         )
     d.setdefault("root", _pick(rng, FIELDS["root"].labels))
-    return MusicConfig(**d)
+    return MusicConfig(**cast(dict[str, Any], d))
 
 
 def title(text: str, phrases: Sequence[str]) -> str:

@@ -126,7 +126,7 @@ class PeakLimiter:
         self._tail = x[-_SUB:].copy()
         if self._prev_gain >= 1.0 and float(peaks.max()) <= self.ceiling:
             # nothing to limit (the usual case, the leveller keeps levels sane): pass through
-            self._prev_target = float(min(1.0, self.ceiling / max(float(peaks[-1]), 1e-9)))
+            self._prev_target = min(1.0, float(self.ceiling / max(float(peaks[-1]), 1e-9)))
             return delayed
         # t[j]: gain allowed in delayed sub-block j (delayed j holds input sub-block j-1)
         t = self._t

@@ -174,7 +174,7 @@ class Walking(_Bass):
     )
 
     def __init__(self) -> None:
-        self._last = 0
+        self._last: float = 0
         self._dir = 1
 
     def bar(self, ctx: BarContext) -> list[NoteEvent]:

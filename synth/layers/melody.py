@@ -151,7 +151,7 @@ class Rising(_Melody):
     def __init__(self) -> None:
         super().__init__()
         self._start = 0
-        self._run = self._RUNS[0]
+        self._run: tuple[tuple[float, float], ...] = self._RUNS[0]
 
     def compose(self, ctx: BarContext) -> list[Note]:
         rng = ctx.rng
@@ -202,7 +202,7 @@ class Falling(_Melody):
     def __init__(self) -> None:
         super().__init__()
         self._top = 10
-        self._rhythm = self._RHYTHMS[0]
+        self._rhythm: tuple[tuple[float, float], ...] = self._RHYTHMS[0]
 
     def compose(self, ctx: BarContext) -> list[Note]:
         rng = ctx.rng
