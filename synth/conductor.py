@@ -14,7 +14,8 @@ A live engine composes on a background thread while the render thread reads the 
 what both touch (bus samples at and after the read position, the new-event list and the bar
 list) is guarded by :attr:`Conductor.lock`, held for microseconds per note. A note that would
 start before :attr:`Conductor.read_floor` (already read by the engine: the composer was
-late) starts at the floor instead of being lost.
+late) starts at the floor instead of being lost, except a drum hit more than 1 ms late,
+which is dropped: played late it would be off the beat grid.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from synth.theory import Chord, HarmonyPlanner, Scale
 BUS_SIZE = 1 << 20  # 23.8 s per layer: longest note + tail + lookahead must fit
 MAX_NOTE_SECONDS = 16.0
 BEATS_PER_BAR = 4
+LATE_HIT_SAMPLES = 44  # 1 ms: a drum hit composed later than this after its time is dropped
 TAIL_FADE_SAMPLES = 256  # a note joined mid-way (see Conductor start_beat) fades in this fast
 
 
@@ -232,6 +234,7 @@ class Conductor:
         )
         max_len = int(MAX_NOTE_SECONDS * sr)
         bar_sample = self._bar_sample
+        layer_is_rhythm = LAYERS[li] == "rhythm"
         for ev, off, vs in zip(events, offsets, vel_scale, strict=True):
             start_s = (ev.start_beat - bar_start_beat) * spb + off
             start = int(round(bar_sample + start_s * sr))
@@ -257,8 +260,11 @@ class Conductor:
                 sig[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
             with self.lock:
                 if start < self.read_floor:  # composed late: the engine has read past it
-                    start = self.read_floor
-                    event = replace(event, start_sample=start)
+                    if layer_is_rhythm and self.read_floor - start > LATE_HIT_SAMPLES:
+                        continue  # a drum hit off the beat is worse than one missed
+                    start = self.read_floor  # (a late pad or bass note still sounds)
+                    beat = bar_start_beat + (start - bar_sample) / (spb * sr)
+                    event = replace(event, start_sample=start, start_beat=beat)
                 ring_add(self.buses[li], start, sig)
                 self.bus_end[li] = max(self.bus_end[li], start + sig.shape[0])
                 self.new_events.append(event)

@@ -283,9 +283,11 @@ def test_subscribe_floods_are_capped_and_subscriptions_expire() -> None:
                 sock.sendto(
                     encode_message(f"{P}/subscribe", (port,)), ("127.0.0.1", daemon.osc_port)
                 )
-            wait_for(lambda: daemon.udp.received >= 2000, 10.0, "every subscribe")
+                if port % 200 == 0:
+                    time.sleep(0.01)  # (a loaded CI machine may not drain a 2,000 burst)
+            wait_for(lambda: daemon.udp.received >= 2000, 30.0, "every subscribe")
             assert daemon.hub.subscriptions() <= 16  # per host: the oldest made room
-            wait_for(lambda: daemon.hub.subscriptions() == 0, 5.0, "subscriptions to expire")
+            wait_for(lambda: daemon.hub.subscriptions() == 0, 15.0, "subscriptions to expire")
             sent = daemon.hub.sent
             time.sleep(0.3)
             assert daemon.hub.sent - sent < 200  # (only the beat/level streams of --send-to: none)
