@@ -285,7 +285,12 @@ def test_subscribe_floods_are_capped_and_subscriptions_expire() -> None:
                 )
                 if port % 200 == 0:
                     time.sleep(0.01)  # (a loaded CI machine may not drain a 2,000 burst)
-            wait_for(lambda: daemon.udp.received >= 2000, 30.0, "every subscribe")
+            # UDP may drop some of a burst on a loaded machine: wait until arrivals stop
+            wait_for(lambda: daemon.udp.received >= 1000, 30.0, "the subscribes")
+            settled = -1
+            while daemon.udp.received != settled:
+                settled = daemon.udp.received
+                time.sleep(0.5)
             assert daemon.hub.subscriptions() <= 16  # per host: the oldest made room
             wait_for(lambda: daemon.hub.subscriptions() == 0, 15.0, "subscriptions to expire")
             sent = daemon.hub.sent
