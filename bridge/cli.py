@@ -21,6 +21,7 @@ from bridge.midi_options import API_CHOICES, MidiOptions
 from bridge.registry import address_table, build_registry
 from bridge.security import parse_host_port
 from latentscore.config import MusicConfig
+from synth.params import BPM_RANGE
 
 Fail = Callable[[str], NoReturn]
 
@@ -68,6 +69,7 @@ def run_bridge(
     learn_file: Path | None = None,
     echo_own_host: bool = False,
     subscription_ttl: float = 300.0,
+    bpm: float | None = None,
 ) -> None:
     """Validate the options, start the daemon, print the summary, serve until a signal."""
     if list_addresses:
@@ -103,6 +105,8 @@ def run_bridge(
         fail(f"--sync-offset must be within -1000..1000 ms, got {sync_offset:g}")
     if vibe is not None and config is not None:
         fail("give either --vibe or --preset/--config, not both")
+    if bpm is not None and not (math.isfinite(bpm) and BPM_RANGE[0] <= bpm <= BPM_RANGE[1]):
+        fail(f"--bpm must be in {BPM_RANGE[0]:g}..{BPM_RANGE[1]:g}, got {bpm:g}")
     if not 0 <= osc_port < 65536 or (oscquery_port is not None and not 0 <= oscquery_port < 65536):
         fail("ports must be in 0..65535 (0: any free port)")
     if not (math.isfinite(volume) and 0.0 <= volume <= 1.0):
@@ -123,6 +127,7 @@ def run_bridge(
             allow=allow,
             config=config,
             vibe=vibe,
+            bpm=bpm,
             model=model,
             seed=seed,
             transition=transition,

@@ -61,13 +61,13 @@ from bridge.registry import (
 from bridge.security import RateLimiter
 from bridge.state import BridgeState
 from bridge.vibe_worker import VibeRequest, VibeWorker
-from latentscore.config import MusicConfigUpdate, Step
+from latentscore.config import FIELDS, MusicConfigUpdate, Step
 from latentscore.errors import InvalidConfigError, LatentScoreError
 from latentscore.items import GLIDE_FIELDS
 from latentscore.models.base import ModelSpec
 from latentscore.models.result import GenerateResult
 from latentscore.vibe import vibe_to_result
-from synth.params import SynthParams
+from synth.params import SynthParams, bpm_to_tempo
 
 log = logging.getLogger("bridge.controller")
 
@@ -137,6 +137,12 @@ class _Parsed:
 class _VibeContext:
     sender: Sender
     at: int | None
+
+
+def _bpm_value(bpm: float) -> FieldValue:
+    """The tempo field value that plays ``bpm`` exactly (its label the nearest one)."""
+    position = round(bpm_to_tempo(bpm), 9)
+    return FieldValue(FIELDS["tempo"].nearest_label(position), position)
 
 
 class Controller:
@@ -332,15 +338,23 @@ class Controller:
                         changed.add(field.name)
                         knobs_only = False
                         self._field_feedback(field.name)
+                elif spec.name == "bpm":
+                    if self._edit("tempo", _bpm_value(float(p.value))):  # type: ignore[arg-type]
+                        changed.add("tempo")
+                        knobs_only = False
+                        self._field_feedback("tempo", wrote=spec, origin=sender.origin)
                 elif spec.name == "config":
                     assert isinstance(p.value, MusicConfigUpdate)
                     new = p.value.apply_to(state.config)
-                    for name in p.value.changes():
+                    names = [n if n != "bpm" else "tempo" for n in p.value.changes()]
+                    for name in dict.fromkeys(names):  # an exact bpm is a tempo edit
                         changed_field = self.registry[name].field
                         assert changed_field is not None
                         field = changed_field
                         label = getattr(new, name)
                         position = field.position(label) if field.ordered else None
+                        if name == "tempo" and new.bpm is not None:
+                            position = bpm_to_tempo(new.bpm)
                         if self._edit(name, FieldValue(label, position)):
                             changed.add(name)
                             self._field_feedback(name)
@@ -392,6 +406,8 @@ class Controller:
         field = self.registry[name].field
         assert field is not None
         names = [name, f"{name}/index"] + ([f"{name}/label"] if field.ordered else [])
+        if name == "tempo":
+            names.append("bpm")
         for each in names:
             self._feedback(each, origin if wrote is not None and wrote.name == each else None)
 

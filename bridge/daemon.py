@@ -65,6 +65,7 @@ class BridgeOptions:
     allow: list[str] = field(default_factory=list)
     config: MusicConfig | None = None  # from --preset / --config; a vibe overrides it
     vibe: str | None = None
+    bpm: float | None = None  # --bpm: an exact tempo over the config's or vibe's label
     model: ModelSpec = DEFAULT_MODEL
     seed: int | None = None
     transition: float = 3.0
@@ -106,6 +107,8 @@ class BridgeDaemon:
         if options.vibe:  # resolved before anything plays: a bad model fails fast, loudly
             result = vibe_to_result(options.vibe, model=options.model)
             config, title = result.config, result.title
+        if options.bpm is not None:
+            config = config.with_(bpm=options.bpm)
         self.state = BridgeState(
             config, seed=seed, transition=options.transition, volume=options.volume, title=title
         )

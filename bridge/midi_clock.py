@@ -6,9 +6,9 @@ USB/driver jitter), smooths that estimate exponentially, and moves the engine's 
 when the smoothed value drifts more than ``threshold_bpm`` from the last one applied. A gap
 longer than ``gap_seconds`` (the DAW stopped sending clock) restarts the estimate.
 
-Start and Continue play; Stop stops. The engine's tempo axis covers 56..132 BPM; a tempo
-outside is folded by octaves (160 BPM plays at 80, half time; 40 at 80, double time), which
-keeps the beat aligned with the DAW's, and only then clamped.
+Start and Continue play; Stop stops. The engine plays any tempo in 40..200 BPM exactly; a
+tempo outside is folded by octaves (240 BPM plays at 120, half time; 30 at 60, double time),
+which keeps the beat aligned with the DAW's, and only then clamped.
 
 Phase: on Start (play from the top) the daemon crossfades, in 50 ms, to a fresh engine whose
 bar 1 begins on that sample, so the DAW's bar 1 and ours coincide; from there the locked
@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.midi_notes import PPQN
-from synth.params import TEMPO_BPM
+from synth.params import BPM_RANGE, bpm_to_tempo
 
-TEMPO_MIN, TEMPO_MAX = TEMPO_BPM[0], TEMPO_BPM[-1]
+TEMPO_MIN, TEMPO_MAX = BPM_RANGE
 
 
 def fold_bpm(bpm: float) -> float:
-    """Fold ``bpm`` by octaves into the engine's tempo range, then clamp."""
+    """Fold ``bpm`` by octaves into the engine's BPM range, then clamp."""
     if bpm <= 0:
         return TEMPO_MIN
     while bpm > TEMPO_MAX:
@@ -41,16 +41,8 @@ def fold_bpm(bpm: float) -> float:
 
 
 def bpm_to_position(bpm: float) -> float:
-    """The tempo axis position (0..1) that plays ``bpm`` (the inverse of ``SynthParams.bpm``)."""
-    bpm = fold_bpm(bpm)
-    anchors = TEMPO_BPM
-    segments = len(anchors) - 1
-    for i in range(segments):
-        lo, hi = anchors[i], anchors[i + 1]
-        if bpm <= hi or i == segments - 1:
-            frac = (bpm - lo) / (hi - lo)
-            return min(1.0, max(0.0, (i + min(1.0, max(0.0, frac))) / segments))
-    return 1.0
+    """The tempo axis position that plays ``bpm`` after folding (inverse of ``SynthParams.bpm``)."""
+    return bpm_to_tempo(fold_bpm(bpm))
 
 
 @dataclass

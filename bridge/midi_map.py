@@ -70,7 +70,7 @@ CONTROL_KEYS = frozenset(
     }
 )
 CONTROLLER_KEYS = frozenset({"name", "match", "channel", "feedback", "takeover", "description"})
-MAPPABLE_SETTINGS = {"volume": (0.0, 1.0), "transition": (0.0, 20.0)}
+MAPPABLE_SETTINGS = {"volume": (0.0, 1.0), "transition": (0.0, 20.0), "bpm": (60.0, 180.0)}
 TRIGGERS = frozenset({"play", "stop"})
 DEFAULT_STEP = 1.0 / 128.0  # relative encoders: one tick moves a continuous value this much
 DEFAULT_TICKS = 4  # relative encoders: ticks per label on categorical parameters
@@ -448,7 +448,7 @@ def parse_binding(
             mode = "button"  # an absolute CC cannot step; a button CC can
         return Binding(kind="step", mode=mode, value=amount, **common)  # type: ignore[arg-type]
 
-    if spec.role == "setting":  # volume, transition
+    if spec.role == "setting":  # volume, transition, bpm
         _no(table, ("value", "labels"), spec, fail_at)
         lo_default, hi_default = MAPPABLE_SETTINGS[spec.name]
         lo, hi = _range(table, lo_default, hi_default, spec, fail_at)

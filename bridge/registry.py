@@ -33,6 +33,7 @@ from bridge.osc_codec import OscValue
 from bridge.osc_pattern import compile_pattern, is_pattern, matches_compiled
 from latentscore.config import FIELDS, FieldSpec, Label, MusicConfigUpdate
 from latentscore.errors import InvalidConfigError
+from synth.params import BPM_RANGE
 
 PREFIX = "/latentscore"
 MAX_STEP = 64
@@ -384,6 +385,19 @@ def _control_specs() -> list[ParamSpec]:
             access=rw,
             minimum=0,
             maximum=MAX_SEED,
+        ),
+        p(
+            "bpm",
+            "setting",
+            "Tempo in beats per minute, exact (the tempo fader and labels cover 56..132; "
+            "this reaches 40..200). Glides over the transition time; reported on every "
+            "tempo change.",
+            type_tag="f",
+            accepts=("f", "i"),
+            access=rw,
+            minimum=BPM_RANGE[0],
+            maximum=BPM_RANGE[1],
+            unit="time.bpm",  # the OSCQuery proposal's unit name
         ),
         p(
             "volume",

@@ -1,7 +1,8 @@
 """BridgeState: what the daemon is playing, as controllers see it.
 
 It holds a label for every MusicConfig field plus, for ordered fields, the exact 0..1
-position (a fader may sit between two labels), and the daemon settings (transition, seed,
+position (a fader may sit between two labels; tempo's may pass the ends when an exact BPM is
+set, see :func:`synth.params.bpm_to_tempo`), and the daemon settings (transition, seed,
 volume, playing, title). It is the source of ``/latentscore/state`` replies, feedback
 values and OSCQuery ``VALUE``; :meth:`synth_params` turns it into engine controls.
 
@@ -16,7 +17,7 @@ from bridge.osc_codec import OscValue
 from bridge.registry import FieldValue, ParamSpec
 from latentscore.config import FIELDS, Label, MusicConfig
 from latentscore.params import to_synth_params
-from synth.params import CONTINUOUS, SynthParams
+from synth.params import CONTINUOUS, SynthParams, bpm_to_tempo, tempo_to_bpm
 
 
 class BridgeState:
@@ -52,11 +53,19 @@ class BridgeState:
     def set_config(self, config: MusicConfig) -> set[str]:
         """Take every label of ``config`` (positions snap to labels); returns changed fields."""
         changed: set[str] = set()
-        for name, label in config.model_dump().items():
+        for name in FIELDS:
+            label = getattr(config, name)
             position = FIELDS[name].position(label) if FIELDS[name].ordered else None
+            if name == "tempo" and config.bpm is not None:
+                position = bpm_to_tempo(config.bpm)
             if self.set_field(name, FieldValue(label, position)):
                 changed.add(name)
         return changed
+
+    @property
+    def bpm(self) -> float:
+        """The tempo in BPM the tempo position plays."""
+        return tempo_to_bpm(self.positions["tempo"])
 
     def set_field(self, name: str, value: FieldValue) -> bool:
         """Set one field; returns whether its label or position changed."""
@@ -85,8 +94,8 @@ class BridgeState:
             name = spec.field.name
             if spec.role == "label" or (spec.role == "field" and not spec.field.ordered):
                 return (self.labels[name],)
-            if spec.role == "field":
-                return (float(self.positions[name]),)
+            if spec.role == "field":  # a fader reports 0..1 (an exact BPM may pass the ends)
+                return (min(1.0, max(0.0, float(self.positions[name]))),)
             if spec.role == "index":
                 return (spec.field.labels.index(self.labels[name]),)
             return None
@@ -94,6 +103,7 @@ class BridgeState:
             "transition": (float(self.transition),),
             "seed": (int(self.seed),),
             "volume": (float(self.volume),),
+            "bpm": (round(self.bpm, 3),),
             "playing": (int(self.playing),),
             "audio": (self.audio,),
             "title": (self.title,),

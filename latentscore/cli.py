@@ -26,6 +26,7 @@ from latentscore.config import (
     MusicConfig,
     MusicConfigUpdate,
     Step,
+    check_bpm,
     config_json_schema,
     parse_assignments,
 )
@@ -180,16 +181,24 @@ def parse_sets(pairs: list[str]) -> MusicConfigUpdate:
     """``field=label`` pairs as an update; ``field=+1`` / ``field=-2`` step ordered fields."""
     steps: dict[str, Step] = {}
     labels: list[str] = []
+    bpm: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().lower()
         spec = FIELDS.get(key)
-        if sep and spec is not None and spec.ordered and _STEP.match(value.strip()):
+        if sep and key == "bpm":
+            bpm["bpm"] = check_bpm(value.strip(), where="--set bpm")
+        elif sep and spec is not None and spec.ordered and _STEP.match(value.strip()):
             steps[key] = Step(int(value.strip()))
         else:
             labels.append(pair)
-    values: dict[str, Any] = {**parse_assignments(labels), **steps}
+    values: dict[str, Any] = {**parse_assignments(labels), **steps, **bpm}
     return MusicConfigUpdate(**values)
+
+
+def with_bpm(sets: list[str] | None, bpm: float | None) -> list[str]:
+    """``--set`` pairs with ``--bpm`` added last (so it wins over a tempo label)."""
+    return [*(sets or []), *([f"bpm={bpm:g}"] if bpm is not None else [])]
 
 
 def load_config_file(path: Path) -> MusicConfig:
@@ -313,8 +322,12 @@ def render(
         typer.Option(
             "--set",
             "-s",
-            help="Override a field: tempo=fast, mode=dorian, or step one: brightness=+1.",
+            help="Override a field: tempo=fast, mode=dorian, bpm=96, or step one: brightness=+1.",
         ),
+    ] = None,
+    bpm: Annotated[
+        float | None,
+        typer.Option("--bpm", help="Exact tempo, 40..200 BPM (wins over the tempo label)."),
     ] = None,
     duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 30.0,
     seed: Annotated[
@@ -339,15 +352,16 @@ def render(
 
     def run() -> None:
         validate_model(model)
+        sets_all = with_bpm(sets, bpm)
         positional = text_source(source, config, preset)
         what: MusicConfig | str
         if positional is None:
-            what = build_config(config, preset, sets or [])
-        elif isinstance(positional, MusicConfig) and sets:
-            what = parse_sets(sets).apply_to(positional)
+            what = build_config(config, preset, sets_all)
+        elif isinstance(positional, MusicConfig) and sets_all:
+            what = parse_sets(sets_all).apply_to(positional)
         else:
             what = positional
-        update = parse_sets(sets) if sets and isinstance(what, str) else None
+        update = parse_sets(sets_all) if sets_all and isinstance(what, str) else None
         if output.suffix.lower() not in SUPPORTED_EXTENSIONS:
             fail(
                 f"unsupported output extension {output.suffix or '(none)'!r}; "
@@ -557,6 +571,14 @@ def bridge(
     ] = None,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Notes/events only.")] = False,
     seed: Annotated[int | None, typer.Option("--seed", help="Reproducible seed.")] = None,
+    bpm: Annotated[
+        float | None,
+        typer.Option(
+            "--bpm",
+            help="Start at this exact tempo, 40..200 BPM (over the preset's or vibe's tempo); "
+            "change it live with /latentscore/bpm.",
+        ),
+    ] = None,
     transition: Annotated[float, typer.Option("--transition", help="Seconds.")] = 3.0,
     volume: Annotated[float, typer.Option("--volume", help="Output gain 0..1.")] = 0.8,
     latency: Annotated[
@@ -677,6 +699,7 @@ def bridge(
             echo_own_host=echo_own_host,
             subscription_ttl=subscription_ttl,
             verbose=verbose,
+            bpm=bpm,
         )
 
     guarded(run)

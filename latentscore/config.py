@@ -11,6 +11,10 @@ Field kinds:
   density 2..6). They accept relative :class:`Step` updates and map to a continuous 0..1
   position in the engine.
 * ``categorical``: unordered choices (root, mode and the six layer styles).
+
+Besides the labelled fields, ``bpm`` is an optional number: an exact tempo in 40..200 BPM that
+wins over the ``tempo`` label (which then names the nearest label, so Steps and displays keep
+working). A later ``tempo`` label or Step in an update clears it.
 """
 
 from __future__ import annotations
@@ -19,9 +23,18 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from latentscore.errors import InvalidConfigError
+from synth.params import BPM_RANGE, bpm_to_tempo
 
 TempoLabel = Literal["very_slow", "slow", "medium", "fast", "very_fast"]
 BrightnessLabel = Literal["very_dark", "dark", "medium", "bright", "very_bright"]
@@ -335,6 +348,39 @@ def _to_invalid(exc: ValidationError, model: str) -> InvalidConfigError:
     )
 
 
+BPM_FIELD = "bpm"
+
+
+def check_bpm(value: object, where: str = "bpm") -> float:
+    """A BPM given as a number: finite, within :data:`~synth.params.BPM_RANGE` (else raises)."""
+    lo, hi = BPM_RANGE
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip().lower().removesuffix("bpm"))
+        except ValueError:
+            number = None
+    if number is None or not (lo <= number <= hi):  # NaN fails the comparison too
+        raise InvalidConfigError(
+            f"{where}: {value!r} is not a tempo in BPM; give a number from {lo:g} to {hi:g}",
+            field="bpm",
+            value=value,
+            allowed=(lo, hi),
+        )
+    return number
+
+
+def _with_bpm(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``bpm`` in ``data`` and point ``tempo`` at its nearest label (a number wins)."""
+    if data.get(BPM_FIELD) is None:
+        return data
+    bpm = check_bpm(data[BPM_FIELD])
+    tempo = FIELDS["tempo"]
+    return {**data, BPM_FIELD: bpm, "tempo": tempo.nearest_label(bpm_to_tempo(bpm))}
+
+
 class _SchemaModel(BaseModel):
     """Shared behaviour: frozen, strict field set, errors as InvalidConfigError."""
 
@@ -398,6 +444,12 @@ class MusicConfig(_SchemaModel):
     rhythm: RhythmStyle = "none"
     texture: TextureStyle = "none"
     accent: AccentStyle = "none"
+    bpm: float | None = Field(
+        default=None,
+        ge=BPM_RANGE[0],
+        le=BPM_RANGE[1],
+        description="Exact tempo in BPM (40..200); wins over the tempo label when set.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -408,16 +460,26 @@ class MusicConfig(_SchemaModel):
             raise InvalidConfigError(
                 f"MusicConfig: expected a mapping of field -> label, got {type(data).__name__}"
             )
-        unknown = [k for k in data if k not in FIELDS]
+        unknown = [k for k in data if k not in FIELDS and k != BPM_FIELD]
         if unknown:
             raise _unknown_field_error("MusicConfig", unknown)
-        return {k: _normalise_label(FIELDS[k], v) for k, v in data.items()}
+        labels = {k: _normalise_label(FIELDS[k], v) for k, v in data.items() if k in FIELDS}
+        return _with_bpm({**labels, BPM_FIELD: data.get(BPM_FIELD)})
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_bpm(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Dumps and JSON carry ``bpm`` only when an exact tempo is set."""
+        data: dict[str, Any] = handler(self)
+        if data.get(BPM_FIELD) is None:
+            data.pop(BPM_FIELD, None)
+        return data
 
     def with_(self, **changes: Any) -> MusicConfig:
         """A copy with some fields replaced (validated like the constructor)."""
         return MusicConfig(**{**self.model_dump(), **changes})
 
     def to_json(self, indent: int | None = 2) -> str:
+        """JSON of every field; ``bpm`` only when set."""
         return json.dumps(self.model_dump(), indent=indent)
 
     @classmethod
@@ -431,7 +493,7 @@ class MusicConfig(_SchemaModel):
         return tuple(layer for layer in layers if getattr(self, layer) != "none")
 
 
-UpdateValue = Label | Step
+UpdateValue = Label | Step | float
 
 
 class MusicConfigUpdate(_SchemaModel):
@@ -461,6 +523,7 @@ class MusicConfigUpdate(_SchemaModel):
     rhythm: RhythmStyle | None = None
     texture: TextureStyle | None = None
     accent: AccentStyle | None = None
+    bpm: float | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -471,11 +534,14 @@ class MusicConfigUpdate(_SchemaModel):
             raise InvalidConfigError(
                 f"MusicConfigUpdate: expected a mapping, got {type(data).__name__}"
             )
-        unknown = [k for k in data if k not in FIELDS]
+        unknown = [k for k in data if k not in FIELDS and k != BPM_FIELD]
         if unknown:
             raise _unknown_field_error("MusicConfigUpdate", unknown)
         out: dict[str, Any] = {}
         for key, value in data.items():
+            if key == BPM_FIELD:
+                out[key] = None if value is None else check_bpm(value)
+                continue
             spec = FIELDS[key]
             if value is None:
                 out[key] = None
@@ -504,13 +570,23 @@ class MusicConfigUpdate(_SchemaModel):
         return out
 
     def changes(self) -> dict[str, UpdateValue]:
-        """Only the fields this update sets."""
-        return {k: getattr(self, k) for k in FIELDS if getattr(self, k) is not None}
+        """Only the fields this update sets (``bpm`` included when set)."""
+        out = {k: getattr(self, k) for k in FIELDS if getattr(self, k) is not None}
+        if self.bpm is not None:
+            out[BPM_FIELD] = self.bpm
+        return out
 
     def apply_to(self, config: MusicConfig) -> MusicConfig:
-        """The config after this update (labels replace, Steps move and saturate)."""
+        """The config after this update (labels replace, Steps move and saturate).
+
+        A ``bpm`` in the update wins; a ``tempo`` label or Step without one clears the
+        config's exact BPM (the newer instruction is the label).
+        """
         new: dict[str, Any] = config.model_dump()
-        for key, value in self.changes().items():
+        changes = self.changes()
+        if "tempo" in changes and BPM_FIELD not in changes:
+            new[BPM_FIELD] = None
+        for key, value in changes.items():
             new[key] = value.apply(FIELDS[key], new[key]) if isinstance(value, Step) else value
         return MusicConfig(**new)
 

@@ -33,7 +33,7 @@ from latentscore.vibe import vibe_to_result
 from synth.params import CONTINUOUS
 from synth.performer import Performer
 
-GLIDE_FIELDS: frozenset[str] = frozenset((*CONTINUOUS, "density"))
+GLIDE_FIELDS: frozenset[str] = frozenset((*CONTINUOUS, "density", "bpm"))
 Content = str | MusicConfig | MusicConfigUpdate | GenerateResult
 
 
@@ -160,7 +160,7 @@ def resolve_item(
 
 def _changed_fields(old: MusicConfig, new: MusicConfig) -> set[str]:
     a, b = old.model_dump(), new.model_dump()
-    return {k for k in a if a[k] != b[k]}
+    return {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
 
 
 def perform_cue(performer: Performer, cue: Cue) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from latentscore.config import FIELDS, MusicConfig
-from synth.params import CONTINUOUS, LAYERS, SynthParams
+from synth.params import CONTINUOUS, LAYERS, SynthParams, bpm_to_tempo
 
 ROOT_PITCH_CLASS: dict[str, int] = {label: i for i, label in enumerate(FIELDS["root"].labels)}  # type: ignore[misc]
 
@@ -26,8 +26,10 @@ def position(field: str, label: str | int) -> float:
 
 
 def to_synth_params(config: MusicConfig) -> SynthParams:
-    """Map a validated MusicConfig onto the engine's numeric controls."""
+    """Map a validated MusicConfig onto the engine's numeric controls (an exact ``bpm`` wins)."""
     values = {name: position(name, getattr(config, name)) for name in CONTINUOUS}
+    if config.bpm is not None:
+        values["tempo"] = bpm_to_tempo(config.bpm)
     return SynthParams(
         **values,
         density=float(config.density),

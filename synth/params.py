@@ -10,6 +10,11 @@ sits at ``i / (n - 1)``), so a controller can also set any value between two lab
 The functions below turn axis positions into physical quantities. Each is interpolated
 piecewise-linearly between five anchors, one per label of the 5-label fields, so the labels
 land exactly on hand-chosen values and values in between move smoothly.
+
+Tempo is the one axis that reaches past its labels: a BPM set as a number (``MusicConfig.bpm``,
+``/latentscore/bpm``, a DAW's clock) may lie anywhere in :data:`BPM_RANGE`, so the tempo
+axis extends below 0 and above 1 along its end segments (:func:`bpm_to_tempo`); labels and
+faders still cover 0..1.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ def _log_anchors(x: float, values: tuple[float, ...]) -> float:
 
 # Physical meaning of each axis. Anchors are at the 5 labels (3 for attack and grain).
 TEMPO_BPM = (56.0, 70.0, 88.0, 108.0, 132.0)
+BPM_RANGE = (40.0, 200.0)  # what a BPM given as a number may be (labels span 56..132)
 BRIGHTNESS_CUTOFF_HZ = (420.0, 1100.0, 2800.0, 7000.0, 16000.0)
 SPACE_T60_S = (0.25, 1.2, 2.2, 4.0, 9.0)
 SPACE_WET = (0.03, 0.21, 0.29, 0.37, 0.48)
@@ -69,6 +75,32 @@ HUMAN_JITTER_S = (0.0, 0.006, 0.016, 0.032, 0.06)
 HUMAN_VELOCITY = (0.0, 0.05, 0.1, 0.18, 0.28)
 ATTACK_SCALE = (3.0, 1.0, 0.15)
 GRAIN_DRIVE = (0.0, 0.45, 1.0)
+
+
+def tempo_to_bpm(x: float) -> float:
+    """BPM at tempo axis position ``x``; past 0 or 1 the end segments' slopes continue."""
+    last = len(TEMPO_BPM) - 1
+    if x < 0.0:
+        return TEMPO_BPM[0] + (TEMPO_BPM[1] - TEMPO_BPM[0]) * x * last
+    if x > 1.0:
+        return TEMPO_BPM[-1] + (TEMPO_BPM[-1] - TEMPO_BPM[-2]) * (x - 1.0) * last
+    return _anchors(x, TEMPO_BPM)
+
+
+def bpm_to_tempo(bpm: float) -> float:
+    """The tempo axis position that plays ``bpm`` (clamped into :data:`BPM_RANGE`)."""
+    bpm = min(BPM_RANGE[1], max(BPM_RANGE[0], bpm))
+    last = len(TEMPO_BPM) - 1
+    if bpm <= TEMPO_BPM[1]:
+        return (bpm - TEMPO_BPM[0]) / (TEMPO_BPM[1] - TEMPO_BPM[0]) / last
+    for i in range(1, last):
+        lo, hi = TEMPO_BPM[i], TEMPO_BPM[i + 1]
+        if bpm <= hi or i == last - 1:
+            return (i + (bpm - lo) / (hi - lo)) / last
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+TEMPO_AXIS = (bpm_to_tempo(BPM_RANGE[0]), bpm_to_tempo(BPM_RANGE[1]))  # reachable positions
 
 
 @dataclass(frozen=True)
@@ -100,6 +132,7 @@ class SynthParams:
 
     def clamped(self) -> SynthParams:
         vals: dict[str, Any] = {k: min(1.0, max(0.0, float(getattr(self, k)))) for k in CONTINUOUS}
+        vals["tempo"] = min(TEMPO_AXIS[1], max(TEMPO_AXIS[0], float(self.tempo)))
         vals["density"] = min(6.0, max(2.0, float(self.density)))
         vals["root"] = int(self.root) % 12
         if self.mode not in MODES:
@@ -120,7 +153,7 @@ class SynthParams:
     # --- physical quantities -------------------------------------------------------------
     @cached_property
     def bpm(self) -> float:
-        return _anchors(self.tempo, TEMPO_BPM)
+        return tempo_to_bpm(self.tempo)
 
     @cached_property
     def cutoff_hz(self) -> float:

@@ -45,7 +45,7 @@ def test_presets_lists_every_preset() -> None:
 def test_schema_prints_json_schema() -> None:
     result = runner.invoke(app, ["schema"])
     assert result.exit_code == 0
-    assert set(json.loads(result.output)["properties"]) == set(FIELDS)
+    assert set(json.loads(result.output)["properties"]) == {*FIELDS, "bpm"}
 
 
 def test_render_preset_with_sets_and_midi(tmp_path: Path) -> None:

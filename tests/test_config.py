@@ -108,7 +108,9 @@ def test_invalid_json_raises_invalid_config_error() -> None:
 
 def test_schema_lists_every_field_with_its_labels() -> None:
     schema = config_json_schema()
-    assert set(schema["properties"]) == set(FIELDS)
+    assert set(schema["properties"]) == {*FIELDS, "bpm"}
+    bpm = schema["properties"]["bpm"]["anyOf"][0]
+    assert (bpm["minimum"], bpm["maximum"]) == (40, 200)
     json.dumps(schema)  # serialisable
     tempo = json.dumps(schema["properties"]["tempo"])
     for label in FIELDS["tempo"].labels:

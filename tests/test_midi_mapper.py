@@ -10,7 +10,7 @@ import mido
 import pytest
 
 from bridge.midi_decode import Cc14, SoftTakeover, decode_relative, encode_relative, split14
-from bridge.midi_map import parse_map
+from bridge.midi_map import MapError, parse_map
 from bridge.midi_mapper import Change, MidiMapper
 from bridge.registry import build_registry
 from latentscore.config import FIELDS
@@ -235,3 +235,16 @@ def test_any_channel_feedback_answers_where_the_control_was_heard() -> None:
     assert mapper.feedback("mode", ("minor",)) == [
         mido.Message("note_on", note=41, velocity=127, channel=8)
     ]
+
+
+def test_a_knob_maps_onto_bpm_in_its_range() -> None:
+    mapper, _ = mapper_for('[[control]]\nparam = "bpm"\ncc = 20\ntakeover = "jump"\n')
+    assert mapper.handle(cc(20, 0)) == [Change("bpm", "f", (60.0,))]  # default 60..180
+    assert mapper.handle(cc(20, 127)) == [Change("bpm", "f", (180.0,))]
+    mapper, _ = mapper_for(
+        '[[control]]\nparam = "bpm"\ncc = 21\nmin = 90\nmax = 130\ntakeover = "jump"\n'
+    )
+    (change,) = mapper.handle(cc(21, 64))
+    assert change.param == "bpm" and 109.0 < change.args[0] < 111.0  # type: ignore[operator]
+    with pytest.raises(MapError, match=r"250 is outside 40\.\.200"):
+        parse_map('[[control]]\nparam = "bpm"\ncc = 22\nmax = 250\n', REGISTRY)

@@ -167,7 +167,10 @@ def test_clock_follower_estimates_tempo_and_transport() -> None:
 
 
 def test_bpm_to_tempo_position_inverts_the_engine_mapping() -> None:
-    for position in (0.0, 0.1, 0.25, 0.5, 0.77, 1.0):
+    for position in (-0.25, 0.0, 0.1, 0.25, 0.5, 0.77, 1.0, 1.5):
         bpm = SynthParams(tempo=position).bpm
         assert abs(bpm_to_position(bpm) - position) < 1e-9
-    assert fold_bpm(160.0) == 80.0 and fold_bpm(40.0) == 80.0 and fold_bpm(300) == 75.0
+    # 40..200 BPM play exactly; outside, octaves fold the tempo in (the beat stays aligned)
+    assert fold_bpm(160.0) == 160.0 and fold_bpm(40.0) == 40.0
+    assert fold_bpm(300) == 150.0 and fold_bpm(30.0) == 60.0 and fold_bpm(450.0) == 112.5
+    assert SynthParams(tempo=bpm_to_position(174.0)).clamped().bpm == pytest.approx(174.0)
