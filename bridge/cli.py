@@ -70,6 +70,7 @@ def run_bridge(
     echo_own_host: bool = False,
     subscription_ttl: float = 300.0,
     bpm: float | None = None,
+    timetags: bool = False,
 ) -> None:
     """Validate the options, start the daemon, print the summary, serve until a signal."""
     if list_addresses:
@@ -128,6 +129,7 @@ def run_bridge(
             config=config,
             vibe=vibe,
             bpm=bpm,
+            timetags=timetags,
             model=model,
             seed=seed,
             transition=transition,

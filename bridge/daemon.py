@@ -66,6 +66,7 @@ class BridgeOptions:
     config: MusicConfig | None = None  # from --preset / --config; a vibe overrides it
     vibe: str | None = None
     bpm: float | None = None  # --bpm: an exact tempo over the config's or vibe's label
+    timetags: bool = False  # --timetags: streams sent ahead in bundles stamped when heard
     model: ModelSpec = DEFAULT_MODEL
     seed: int | None = None
     transition: float = 3.0
@@ -122,6 +123,7 @@ class BridgeDaemon:
             latency_ms=options.latency_ms,
             volume=options.volume,
             on_device=self._on_device,
+            timetags=options.timetags,
         )
         udp_sock, tcp_sock = bind_sockets(options.host, options.osc_port)
         self.udp = OscUdpServer(udp_sock, self._on_packet, self.allow, options.limits)
@@ -302,8 +304,10 @@ class BridgeDaemon:
         if status == "lost":
             self.hub.broadcast(f"{PREFIX}/error", (message,))
 
-    def _emit(self, name: str, args: tuple[Any, ...]) -> None:
-        self.hub.broadcast(f"{PREFIX}/{name}", args)
+    def _emit(self, name: str, args: tuple[Any, ...], heard_at: float | None = None) -> None:
+        """A stream message (note, beat, bar, level): when heard, or ahead with its time."""
+        path = f"{PREFIX}/{name}"
+        self.hub.broadcast(path, args, heard_at=heard_at, bundled=self.options.timetags)
 
     def host_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -336,6 +340,8 @@ class BridgeDaemon:
         if self.oscquery is not None:
             lines.append(f"  OSCQuery    http://{opts.host}:{self.oscquery_port}/  (+ WebSocket)")
         targets = ", ".join(f"{h}:{p}" for h, p in opts.send_to) or "none (use /subscribe)"
+        if opts.timetags:
+            targets += "  (streams ahead, time-tagged: --timetags)"
         lines += [
             f"  OSC out     {targets}",
             f"  audio       {audio}, {latency_ms:.1f} ms ahead (--latency)",

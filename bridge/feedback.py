@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bridge.osc_codec import OscValue, encode_message
+from bridge.osc_codec import OscValue, encode_bundle, encode_message, unix_to_timetag
 
 log = logging.getLogger("bridge.feedback")
 
@@ -58,6 +58,7 @@ class Target(Protocol):
     def key(self) -> SenderKey: ...
 
     owners: set[SenderKey]  # senders whose own writes this target should not hear back
+    bundles: bool  # takes time-tagged stream bundles (OSC over UDP/TCP; not WebSocket, MIDI)
 
     def wants(self, path: str) -> bool: ...
 
@@ -73,6 +74,7 @@ class UdpTarget:
     sock: socket.socket
     addr: tuple[str, int]
     owners: set[SenderKey] = field(default_factory=set)
+    bundles: bool = True
 
     @property
     def key(self) -> SenderKey:
@@ -253,12 +255,27 @@ class FeedbackHub:
             self._cond.notify_all()
 
     def broadcast(
-        self, path: str, args: Sequence[OscValue], exclude: SenderKey | None = None
+        self,
+        path: str,
+        args: Sequence[OscValue],
+        exclude: SenderKey | None = None,
+        *,
+        heard_at: float | None = None,
+        bundled: bool = False,
     ) -> None:
-        """Send a stream message to every interested target now (no coalescing)."""
+        """Send a stream message to every interested target now (no coalescing).
+
+        ``bundled`` (streams with ``--timetags``): targets that take bundles get it only as a
+        bundle time-tagged ``heard_at`` (a Unix time), sent ahead; pass ``heard_at=None``
+        for the copy sent when heard, which then goes only to the other targets.
+        """
         packet = encode_message(path, tuple(args))
+        if heard_at is not None:
+            packet = encode_bundle(unix_to_timetag(heard_at), [packet])
         for target in self.targets():
             if exclude is not None and (target.key == exclude or exclude in target.owners):
+                continue
+            if bundled and target.bundles != (heard_at is not None):
                 continue
             if target.wants(path):
                 self._send(target, packet)
@@ -343,6 +360,7 @@ class ConnectionTarget:
     owners: set[SenderKey] = field(default_factory=set)
     subscribed: bool = False
     keep_listening: bool = False
+    bundles: bool = False
 
     def wants(self, path: str) -> bool:
         return self.subscribed or path in self.listens

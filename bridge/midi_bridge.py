@@ -99,6 +99,7 @@ class MidiFeedbackTarget:
     port: Any
     registry: ParamRegistry
     owners: set[SenderKey] = field(default_factory=set)
+    bundles: bool = False  # (it shows values; streams never reach it)
 
     def _name(self, path: str) -> str | None:
         spec = self.registry.by_path(path)

@@ -281,7 +281,7 @@ class _TcpConnection:
         return self.alive
 
     def as_target(self) -> Target:
-        return ConnectionTarget(self.key, self.send)
+        return ConnectionTarget(self.key, self.send, bundles=True)
 
 
 class OscTcpServer:

@@ -15,7 +15,9 @@ Threads and why:
 * **device callback** (PortAudio, or :class:`~latentscore.audio_device.NullOutput` for
   ``--no-audio`` and tests): only copies from the ring and marks the audio clock.
 * **emitter**: notes, beats, bars and levels are computed when rendered but *sent when heard*
-  (when the device clock reaches their sample), so visuals stay in sync with the sound.
+  (when the device clock reaches their sample), so visuals stay in sync with the sound. With
+  ``timetags`` each is also sent as soon as it is rendered, with the Unix time it will be
+  heard (the daemon wraps it in a time-tagged bundle), so a client can schedule it exactly.
 
 The audio clock counts samples handed to the device ("output samples"); it keeps running
 while the music is stopped (silence is rendered), so timetags always map to one timeline.
@@ -66,13 +68,17 @@ LATENCY_MS = 17.0  # default render-ahead (three 256-frame blocks); see ring_sam
 RENDER_BLOCK = 2048  # most samples rendered between two looks at the control queue
 LEVEL_HZ = 30.0
 RUN_FADE_SECONDS = 0.05  # play/stop and shutdown fades
+UNIX_OFFSET_SMOOTHING = 0.02  # per emitter tick (4 ms): a time constant of about 0.2 s
+UNIX_OFFSET_JUMP = 0.02  # seconds: a clock step larger than this is followed at once
 VOLUME_SECONDS = 0.005  # volume changes ramp this fast (no zipper noise, heard at once)
 KNOB_SECONDS = 0.005  # the live engine's knob smoothing time constant
 COMPOSE_AHEAD_SECONDS = 0.3  # bars are composed this much earlier than the engine needs them
 COMPOSE_POLL_SECONDS = 0.005  # the composer looks for work this often
 
 Samples = NDArray[np.float32]
-Emit = Callable[[str, tuple[OscValue, ...]], None]
+Emit = Callable[[str, tuple[OscValue, ...], float | None], None]
+"""``emit(name, args, heard_at)``: ``heard_at`` None means "heard now"; a Unix time means the
+message goes out ahead (``timetags``) and will be heard then."""
 
 
 # --- engine operations ------------------------------------------------------------------
@@ -160,6 +166,7 @@ class LivePerformance:
         volume: float = 1.0,
         playing: bool = True,
         on_device: Callable[[DeviceStatus, str], None] | None = None,
+        timetags: bool = False,
     ) -> None:
         self.performer = Performer(
             params, seed, sample_rate, quantum=LIVE_QUANTUM, knob_seconds=KNOB_SECONDS, live=True
@@ -198,8 +205,11 @@ class LivePerformance:
         self._level_acc: list[Samples] = []
         self._level_len = round(sample_rate / LEVEL_HZ)
         self._level_fill = 0
-        self._timed: list[tuple[int, int, str, tuple[OscValue, ...]]] = []
+        # (due output sample, order, name, args, heard sample if sent ahead else None)
+        self._timed: list[tuple[int, int, str, tuple[OscValue, ...], int | None]] = []
         self._timed_lock = threading.Lock()
+        self.timetags = timetags
+        self._unix_offset = 0.0  # Unix time of output sample 0 (see _track_unix_offset)
         self._closing = threading.Event()
         self.listeners: list[PerformanceListener] = []  # add before start()
         self._emitter = threading.Thread(target=self._emit_loop, name="bridge-emit", daemon=True)
@@ -433,7 +443,9 @@ class LivePerformance:
     def _push_timed(self, items: list[tuple[int, str, tuple[OscValue, ...]]]) -> None:
         with self._timed_lock:
             for sample, name, args in items:
-                heapq.heappush(self._timed, (sample, next(self._seq), name, args))
+                heapq.heappush(self._timed, (sample, next(self._seq), name, args, None))
+                if self.timetags:  # also at once, stamped with when it will be heard
+                    heapq.heappush(self._timed, (0, next(self._seq), name, args, sample))
 
     def _drop_timed_after(self, sample: int) -> None:
         with self._timed_lock:
@@ -441,18 +453,34 @@ class LivePerformance:
             heapq.heapify(kept)
             self._timed = kept
 
+    def _track_unix_offset(self) -> None:
+        """Smooth the Unix time of output sample 0 (a timetag's base) over device callbacks.
+
+        One reading of the audio clock jitters with the callback's scheduling (a few ms); the
+        average does not. A jump beyond :data:`UNIX_OFFSET_JUMP` (device reopened, a long
+        underrun) is taken at once.
+        """
+        measured = time.time() - self.clock.now_sample() / self.sample_rate
+        if abs(measured - self._unix_offset) > UNIX_OFFSET_JUMP:
+            self._unix_offset = measured
+        else:
+            self._unix_offset += UNIX_OFFSET_SMOOTHING * (measured - self._unix_offset)
+
     def _emit_loop(self) -> None:
         tick = threading.Event()
         while not self._closing.is_set():
             heard = self.clock.now_sample()
-            due: list[tuple[str, tuple[OscValue, ...]]] = []
+            due: list[tuple[str, tuple[OscValue, ...], int | None]] = []
             with self._timed_lock:
                 while self._timed and self._timed[0][0] <= heard:
-                    _, _, name, args = heapq.heappop(self._timed)
-                    due.append((name, args))
-            for name, args in due:
+                    _, _, name, args, ahead = heapq.heappop(self._timed)
+                    due.append((name, args, ahead))
+            if self.timetags:
+                self._track_unix_offset()
+            for name, args, ahead in due:
+                at = None if ahead is None else self._unix_offset + ahead / self.sample_rate
                 try:
-                    self._emit(name, args)
+                    self._emit(name, args, at)
                 except Exception:  # a failing listener must not stop the stream
                     log.exception("emitting %s failed", name)
             tick.wait(0.004)

@@ -581,6 +581,15 @@ def bridge(
     ] = None,
     transition: Annotated[float, typer.Option("--transition", help="Seconds.")] = 3.0,
     volume: Annotated[float, typer.Option("--volume", help="Output gain 0..1.")] = 0.8,
+    timetags: Annotated[
+        bool,
+        typer.Option(
+            "--timetags",
+            help="Send notes, beats, bars and levels over UDP/TCP as soon as they are rendered, "
+            "in OSC bundles time-tagged with when they will be heard (for clients that "
+            "schedule by timetag); WebSocket listeners still get them when heard.",
+        ),
+    ] = False,
     latency: Annotated[
         float,
         typer.Option(
@@ -700,6 +709,7 @@ def bridge(
             subscription_ttl=subscription_ttl,
             verbose=verbose,
             bpm=bpm,
+            timetags=timetags,
         )
 
     guarded(run)
