@@ -31,6 +31,7 @@ import mido
 
 from bridge.controller import Controller, Sender
 from bridge.feedback import FeedbackHub, SenderKey
+from bridge.jack_watch import JackConnectWatch
 from bridge.midi_clock import ClockEvent, ClockFollower, bpm_to_position
 from bridge.midi_learn import Learned, LearnSession, default_user_map, load_user_map
 from bridge.midi_map import ControllerMap, MapError, parse_map
@@ -39,6 +40,8 @@ from bridge.midi_notes import NoteStream
 from bridge.midi_options import MidiOptions
 from bridge.midi_ports import (
     FEEDBACK_NAME,
+    FLUSH_SECONDS,
+    OUT_NAME,
     VIRTUAL,
     MidiSystem,
     MidiUnavailable,
@@ -57,7 +60,6 @@ DEFAULT_MAP = "generic"
 _REPO_CONTROLLERS = Path(__file__).resolve().parent.parent / "presets" / "controllers"
 REALTIME = frozenset({"clock", "start", "continue", "stop"})
 ANCHOR_AHEAD_SECONDS = 0.02  # a clock-in alignment lands this far beyond the rendered audio
-OUTPUT_FLUSH_SECONDS = 0.1  # a few JACK periods for the last messages to leave
 
 
 # --- map files -------------------------------------------------------------------------------
@@ -144,6 +146,7 @@ class MidiBridge:
         self.notes: NoteStream | None = None
         self.sender_thread: TimedSender | None = None
         self.follower: ClockFollower | None = None
+        self.watch: JackConnectWatch | None = None  # JACK: who connects to our output
         self.status = "off"
         self.user_map_path = options.learn_file or default_user_map()
         base = read_map(options.map or DEFAULT_MAP, registry)  # bad maps fail before any port
@@ -246,11 +249,21 @@ class MidiBridge:
         )
         perf.listeners.append(self.notes)
         self.sender_thread.start()
+        if opts.midi_out == VIRTUAL and system.is_jack:
+            self.watch = JackConnectWatch(OUT_NAME, self._connected)
+            if not self.watch.start():
+                self.watch = None
         log.info(
             "MIDI out: %s%s",
             getattr(self.out_port, "name", opts.midi_out),
             " with clock" if opts.clock == "out" else "",
         )
+
+    def _connected(self, other: str) -> None:
+        """JACK thread: a program connected to our output; bring it onto our grid."""
+        log.info("MIDI out: %s connected; programs and song position sent again", other)
+        if self.notes is not None:
+            self.notes.resync()
 
     def close(self) -> None:
         """Close inputs first (no new changes), then release notes and close outputs."""
@@ -262,12 +275,17 @@ class MidiBridge:
             close_port(self.in_port)
         if self.feedback is not None:
             self.hub.remove(self.feedback.key)
+        if self.watch is not None:
+            self.watch.close()
         if self.notes is not None:
             self.notes.close()  # all notes off, clock stop
         if self.out_port is not None or self.feedback_port is not None:
             # rtmidi hands messages to the MIDI system asynchronously (on JACK, in the next
             # process cycle): closing at once could drop the last note-offs and the Stop
-            time.sleep(OUTPUT_FLUSH_SECONDS)
+            if self.system is not None:
+                self.system.flush()
+            else:
+                time.sleep(FLUSH_SECONDS)
         for port in (self.out_port, self.feedback_port):
             if port is not None:
                 close_port(port)

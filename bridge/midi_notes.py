@@ -21,6 +21,11 @@ Position Pointer then Continue on the next sixteenth of the grid, so a DAW resum
 where our music is (the music fades out for a few ms after Stop; without the pointer every
 stop/play would leave the DAW a few ticks behind). Start, Continue and ticks are queued
 before the notes of the same sample, so a bar's first notes never precede its Start.
+
+A program that connects to the port later (a DAW opened after the daemon) missed the
+programs and the Start: :meth:`NoteStream.resync` (called by the JACK connection watch)
+sends the programs again and, with the clock running, a Song Position Pointer and Continue
+on the grid's next sixteenth, so the newcomer joins on our bar and beat.
 """
 
 from __future__ import annotations
@@ -79,7 +84,13 @@ class NoteStream:
         self.sent_notes = 0
         self.sent_ticks = 0
         self._programs = programs and notes
+        self._resync = threading.Event()  # set by any thread, acted on by the render thread
         self._send_programs()
+
+    def resync(self) -> None:
+        """A program connected to the port: re-send programs and our song position (see the
+        module docstring). Safe from any thread; takes effect with the next rendered block."""
+        self._resync.set()
 
     def _send_programs(self) -> None:
         """GM program per layer channel: at open, and again on every play (a DAW that
@@ -96,6 +107,11 @@ class NoteStream:
     def rendered(self, block: RenderedBlock) -> None:
         if not self._running:
             return
+        if self._resync.is_set():
+            self._resync.clear()
+            self.sender.at(block.start, self._send_programs)
+            if self._started:  # (not yet started: the first tick sends Start anyway)
+                self._resume, self._next_tick = True, None
         if self.clock_enabled and block.beats is not None:
             self._queue_ticks(block)  # first: Start/Continue go before notes on that sample
         if self.notes_enabled:

@@ -15,6 +15,7 @@ Port names are matched by case-insensitive substring (``--midi-in nano`` finds
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,10 @@ from bridge.midi_options import API_CHOICES
 from latentscore.native_stderr import silenced_native_stderr
 
 log = logging.getLogger("bridge.midi")
+
+FLUSH_SECONDS = 0.1  # ALSA, CoreMIDI, ...: time for the last messages to leave
+JACK_FLUSH_CYCLES = 2  # JACK: process cycles that must pass (rtmidi writes in its callback)
+JACK_FLUSH_TIMEOUT = 2.0  # seconds: a stalled server must not hang the exit
 
 VIRTUAL = "virtual"
 IN_NAME = "LatentScore In"
@@ -90,6 +95,21 @@ class MidiSystem:
         """Wrap any mido backend (tests: an in-process loopback)."""
         return cls(backend, description or str(getattr(backend, "name", "backend")))
 
+    @property
+    def is_jack(self) -> bool:
+        return self.description.endswith("UNIX_JACK")
+
+    def flush(self) -> None:
+        """Wait until messages already sent have left (before closing the ports).
+
+        rtmidi hands messages over asynchronously; on JACK they leave in the port's next
+        process cycle. A fixed sleep was not enough on a loaded machine (a non-real-time
+        server's cycles can lag by more), so on JACK wait until the server's frame clock has
+        moved :data:`JACK_FLUSH_CYCLES` periods past now: every client's callback ran since.
+        """
+        if not self.is_jack or not _wait_jack_cycles(JACK_FLUSH_CYCLES, JACK_FLUSH_TIMEOUT):
+            time.sleep(FLUSH_SECONDS)
+
     # --- listing ---------------------------------------------------------------------------
     def input_names(self) -> list[str]:
         return [n for n in self.backend.get_input_names() if not self._own(n)]
@@ -154,6 +174,28 @@ class MidiSystem:
         lines += [f"  {n}" for n in self.output_names()] or ["  (none)"]
         lines.append(f'\'virtual\' creates "{IN_NAME}" / "{OUT_NAME}" for other programs to use.')
         return "\n".join(lines)
+
+
+def _wait_jack_cycles(cycles: int, timeout: float) -> bool:
+    """Block until ``cycles`` JACK periods have run (False: no server to ask, or timed out)."""
+    try:
+        import jack
+
+        with silenced_native_stderr():
+            client = jack.Client("LatentScore flush", no_start_server=True)
+    except Exception:  # no JACK library or server: the caller sleeps instead
+        return False
+    try:
+        start, span = client.last_frame_time, cycles * client.blocksize
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (client.last_frame_time - start) % 2**32 >= span:  # (frame times wrap at 2**32)
+                return True
+            time.sleep(0.001)
+        log.warning("JACK did not run a process cycle within %.1f s at MIDI close", timeout)
+        return False
+    finally:
+        client.close()
 
 
 def safe_send(port: Any, msg: mido.Message) -> bool:
