@@ -338,10 +338,9 @@ class Controller:
                         changed.add(field.name)
                         knobs_only = False
                         self._field_feedback(field.name)
-                elif spec.name == "bpm":
+                elif spec.name == "bpm":  # a number: applied at once, like a fader
                     if self._edit("tempo", _bpm_value(float(p.value))):  # type: ignore[arg-type]
                         changed.add("tempo")
-                        knobs_only = False
                         self._field_feedback("tempo", wrote=spec, origin=sender.origin)
                 elif spec.name == "config":
                     assert isinstance(p.value, MusicConfigUpdate)

@@ -230,8 +230,8 @@ class BridgeDaemon:
 
         sender = Sender(("ableton-link",), "link", 0, "link", lambda packet: True)
 
-        def set_tempo(position: float) -> None:
-            self.controller.handle_message(OscMessage(f"{PREFIX}/tempo", (position,), "f"), sender)
+        def set_tempo(bpm: float) -> None:
+            self.controller.handle_message(OscMessage(f"{PREFIX}/bpm", (bpm,), "f"), sender)
 
         link = LinkSync(self.performance, set_tempo, self.controller.current_params)
         self.performance.listeners.append(link)

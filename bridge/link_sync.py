@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge.midi_clock import bpm_to_position, fold_bpm
+from bridge.midi_clock import fold_bpm
 from bridge.performance import Crossfade, LivePerformance, RenderedBlock, TransportEvent
 from synth.params import SynthParams
 
@@ -188,7 +188,7 @@ class LinkSync:
             self._seen_tempo = link_tempo  # the session moved: follow it
             if abs(fold_bpm(link_tempo) - target) > TEMPO_EPSILON:
                 log.info("Link tempo %.2f BPM: following", link_tempo)
-                self._set_tempo(round(bpm_to_position(link_tempo), 6))
+                self._set_tempo(round(fold_bpm(link_tempo), 4))
             return
         ratio = fold_bpm(link_tempo) / link_tempo  # we play at the folded tempo (2**k)
         if abs(target - link_tempo * ratio) > TEMPO_EPSILON:  # ours moved: lead

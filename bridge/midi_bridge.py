@@ -32,7 +32,7 @@ import mido
 from bridge.controller import Controller, Sender
 from bridge.feedback import FeedbackHub, SenderKey
 from bridge.jack_watch import JackConnectWatch
-from bridge.midi_clock import ClockEvent, ClockFollower, bpm_to_position
+from bridge.midi_clock import ClockEvent, ClockFollower, fold_bpm
 from bridge.midi_learn import Learned, LearnSession, default_user_map, load_user_map
 from bridge.midi_map import ControllerMap, MapError, parse_map
 from bridge.midi_mapper import Change, MidiMapper
@@ -58,7 +58,7 @@ log = logging.getLogger("bridge.midi")
 
 DEFAULT_MAP = "generic"
 _REPO_CONTROLLERS = Path(__file__).resolve().parent.parent / "presets" / "controllers"
-REALTIME = frozenset({"clock", "start", "continue", "stop"})
+REALTIME = frozenset({"clock", "start", "continue", "stop", "songpos"})
 ANCHOR_AHEAD_SECONDS = 0.02  # a clock-in alignment lands this far beyond the rendered audio
 
 
@@ -298,7 +298,7 @@ class MidiBridge:
             kind = msg.type
             if kind in REALTIME:
                 if self.follower is not None:
-                    self.follower.handle(kind)
+                    self.follower.handle(kind, position=getattr(msg, "pos", 0))
                 return
             if self.learn.offer(msg):
                 return
@@ -324,17 +324,17 @@ class MidiBridge:
 
     def _clock_event(self, event: ClockEvent) -> None:
         if event.kind == "tempo":
-            position = round(bpm_to_position(event.bpm), 6)
-            log.debug("MIDI clock: %.2f BPM -> tempo %.4f", event.bpm, position)
-            self.apply(Change("tempo", "f", (position,)), self._clock_sender)
+            bpm = round(fold_bpm(event.bpm), 4)
+            log.debug("MIDI clock: %.2f BPM -> %.2f", event.bpm, bpm)
+            self.apply(Change("bpm", "f", (bpm,)), self._clock_sender)
         elif event.kind == "align":  # a beat of ticks after Start: exact tempo and phase
-            position = round(bpm_to_position(event.bpm), 6)
+            bpm = round(fold_bpm(event.bpm), 4)
             log.info("MIDI clock: %.2f BPM at Start; aligning bars", event.bpm)
-            self.apply(Change("tempo", "f", (position,)), self._clock_sender)
+            self.apply(Change("bpm", "f", (bpm,)), self._clock_sender)
             self._anchor(event.at, event.beat, fade=0.1)
         elif event.kind in ("play", "stop"):
-            if event.from_top:  # MIDI Start: our bar 1 is the DAW's, from when Start came
-                self._anchor(event.at, 0.0, fade=0.05)
+            if event.from_top:  # Start (or pointer + Continue): our beat is the DAW's
+                self._anchor(event.at, event.beat, fade=0.05)
             self.apply(Change(event.kind, "i", (1,)), self._clock_sender)
 
     def _anchor(self, at: float, beat: float, fade: float) -> None:
@@ -342,14 +342,17 @@ class MidiBridge:
         offset) is ``beat``: a crossfade scheduled just ahead of what is rendered, on the
         beat the DAW will be at when that sample is heard (render-ahead compensated)."""
         perf = self.performance
-        params = self.controller.current_params()
         sample = perf.written + round(ANCHOR_AHEAD_SECONDS * perf.sample_rate)
-        heard = time.monotonic() + (sample - perf.loop.clock.now_sample()) / perf.sample_rate
         offset = self.options.sync_offset_ms / 1000.0
-        target = max(0.0, beat + (heard - at - offset) * params.bpm / 60.0)
 
         def realign() -> list[Crossfade]:
-            return [Crossfade(self.controller.current_params(), fade, at_beat=target)]
+            # computed here, on the render thread at the sample it acts on: a busy machine
+            # may run this later than planned, and the beat must be the one heard then
+            params = self.controller.current_params()
+            now = perf.written
+            heard = time.monotonic() + (now - perf.loop.clock.now_sample()) / perf.sample_rate
+            target = max(0.0, beat + (heard - at - offset) * params.bpm / 60.0)
+            return [Crossfade(params, fade, at_beat=target)]
 
         perf.schedule(sample, realign)
 

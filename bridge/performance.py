@@ -35,6 +35,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -408,6 +409,10 @@ class LivePerformance:
         b0 = performer.beat_at(perf_start)
         b1 = performer.beat_at(perf_start + n)
         k = self._last_beat + 1
+        if math.ceil(b0 - 1e-6) > k or b0 < self._last_beat - 1e-6:
+            # the grid was moved (a clock's Start or song position, Link): count from where it
+            # is now rather than bursting every skipped beat or waiting to pass the old count
+            k = math.ceil(b0 - 1e-6)
         while k <= b1:
             frac = 0.0 if b1 <= b0 else min(1.0, max(0.0, (k - b0) / (b1 - b0)))
             sample = start_out + round(frac * n)

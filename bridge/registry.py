@@ -390,8 +390,8 @@ def _control_specs() -> list[ParamSpec]:
             "bpm",
             "setting",
             "Tempo in beats per minute, exact (the tempo fader and labels cover 56..132; "
-            "this reaches 40..200). Glides over the transition time; reported on every "
-            "tempo change.",
+            "this reaches 40..200). Applied at once like a fader; reported on every tempo "
+            'change. (To glide over the transition time, send /latentscore/config {"bpm": n}.)',
             type_tag="f",
             accepts=("f", "i"),
             access=rw,

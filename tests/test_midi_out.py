@@ -166,6 +166,27 @@ def test_clock_follower_estimates_tempo_and_transport() -> None:
     assert len(follower._ticks) == 1
 
 
+def test_clock_follower_starts_mid_song_at_a_song_position_pointer() -> None:
+    events: list[ClockEvent] = []
+    follower = ClockFollower(events.append)
+    follower.handle("songpos", 0.0, position=64)  # bar 5 (64 sixteenths = beat 16)
+    follower.handle("continue", 1.0)
+    play = events[-1]
+    assert (play.kind, play.from_top, play.beat, play.at) == ("play", True, 16.0, 1.0)
+    t = 1.0
+    for _ in range(25):
+        t += 60.0 / 120.0 / 24
+        follower.handle("clock", t)
+    (align,) = [e for e in events if e.kind == "align"]
+    assert align.beat == pytest.approx(17.0)  # one beat of ticks past the pointer
+    follower.handle("stop", t)
+    follower.handle("continue", t + 1.0)  # a bare Continue: resume, the grid untouched
+    assert (events[-1].kind, events[-1].from_top) == ("play", False)
+    follower.handle("songpos", t + 2.0, position=8)
+    follower.handle("start", t + 3.0)  # Start is the top whatever the pointer said
+    assert (events[-1].from_top, events[-1].beat) == (True, 0.0)
+
+
 def test_bpm_to_tempo_position_inverts_the_engine_mapping() -> None:
     for position in (-0.25, 0.0, 0.1, 0.25, 0.5, 0.77, 1.0, 1.5):
         bpm = SynthParams(tempo=position).bpm
