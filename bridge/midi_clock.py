@@ -137,10 +137,15 @@ class ClockFollower:
             self.bpm = estimate
         else:
             self.bpm += self.smoothing * (estimate - self.bpm)
-        if self._since_start is not None:  # the first beat after Start: tempo and phase now
+        if self._since_start in (self.window + 1, self._ticks.maxlen):
+            # one beat after Start: tempo and phase at once (close: the line has one beat);
+            # once the line spans the whole history, again, exactly (a 1 % tempo error over
+            # that first beat would leave the grid 1 % of a beat off for the whole take)
             # (the first tick after Start is beat 0; this one is tick n - 1 of the song)
+            assert self._since_start is not None
             beat = self._start_beat + (self._since_start - 1) / PPQN
-            self._since_start = None
+            if self._since_start == self._ticks.maxlen:
+                self._since_start = None
             self.applied = self.bpm = estimate
             self.on_event(ClockEvent("align", estimate, at=last, beat=beat))
             return
