@@ -13,7 +13,19 @@ By default the ports are an in-process mido backend (``tests.midi_loopback``), s
 are the bridge's own; ``--jack`` uses real JACK MIDI ports (needs a running JACK server; JACK
 delivers MIDI once per period, so received times there are quantised to the period). The
 daemon runs with ``--no-audio`` (a null output clocked in real time like a sound card).
-Run from the repo root: ``python benchmarks/midi_timing.py [--seconds 20] [--jack]``.
+
+``--sync`` adds the DAW-sync figures, measured as a DAW meets them (the daemon as its own
+process on a private JACK dummy server it starts, a separate JACK client stamping MIDI with
+frame times; see ``benchmarks/_sync.py``):
+
+4. **Clock-in alignment**: the DAW sends Start and clock at 90 and 150 BPM, and a Song
+   Position Pointer (bar 5) + Continue at 120; our kicks against its beats. Target 10 ms.
+5. **Grid after transitions**: notes and clock out through ten mixed transitions; rhythm
+   hits sharing a frame with their clock tick (none may be off the clock).
+6. **Link phase error**: a ``--link`` daemon's heard beats against a Link peer's bar phase
+   (needs the [link] extra).
+
+Run from the repo root: ``python benchmarks/midi_timing.py [--seconds 20] [--jack] [--sync]``.
 """
 
 from __future__ import annotations
@@ -86,6 +98,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="note/clock run length")
     parser.add_argument("--jack", action="store_true", help="real JACK MIDI ports")
+    parser.add_argument(
+        "--sync", action="store_true", help="also clock-in, grid and Link figures (JACK)"
+    )
     args = parser.parse_args()
     received: list[tuple[float, mido.Message]] = []
     backend, ctl, rx = open_ports(args.jack, received)
@@ -133,6 +148,40 @@ def main() -> None:
     )
     for port in (ctl, rx):
         port.close()
+    if args.sync:
+        sync_figures()
+
+
+def sync_figures() -> None:
+    """Sections 4-6 of the module docstring, on a private JACK server."""
+    from benchmarks import _sync
+    from benchmarks._jack import JackServer
+
+    print("DAW sync (latentscore bridge on a private JACK dummy server, 256-frame periods)")
+    with JackServer() as server:
+        for bpm in (90.0, 150.0):
+            result = _sync.clock_in(server, bpm)
+            print(f"  clock in at {bpm:g} BPM, kicks vs DAW beats: {result.describe()}  [10 ms]")
+        result = _sync.clock_in(server, 120.0, 12, spp_beat=16)
+        first = next((b for b in result.beats_heard if b >= 15), None)
+        print(
+            f"  clock in from a Song Position Pointer (beat 16): first beat heard {first}, "
+            f"kicks {result.describe()}"
+        )
+        grid = _sync.grid_after_transitions(server)
+        print(f"  grid after transitions: {grid.describe()}")
+    from bridge.link_sync import LinkUnavailable
+
+    try:
+        errors = _sync.link_phase()
+    except LinkUnavailable:
+        print("  Link: skipped (pip install 'latentscore[link]')")
+        return
+    worst = max(abs(e) for e in errors) if errors else float("nan")
+    print(
+        f"  Link bar phase vs a peer at 120 BPM: median {statistics.median(errors):+.3f} beat, "
+        f"worst {worst:.3f} beat ({worst * 500:.1f} ms) over {len(errors)} beats"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import random
 import signal
 import socket
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.controller import Controller, Limits, Sender
 from bridge.discovery import Advertiser
 from bridge.feedback import FeedbackHub
-from bridge.malloc_tuning import tune_malloc
+from bridge.malloc_tuning import start_trimmer, tune_malloc
 from bridge.midi_options import MidiOptions
 from bridge.osc_codec import OscMessage
 from bridge.osc_server import OscTcpServer, OscUdpServer, bind_sockets
@@ -165,7 +166,9 @@ class BridgeDaemon:
     def start(self) -> BridgeDaemon:
         """Start audio, inputs and outputs; returns self. Raises if a port or device fails."""
         opts = self.options
-        tune_malloc()  # before any thread of ours allocates (see bridge.malloc_tuning)
+        if os.environ.get("LATENTSCORE_MALLOC_TUNING", "1") != "0":
+            tune_malloc()  # before any thread of ours allocates (see bridge.malloc_tuning)
+        start_trimmer()
         for host, port in opts.send_to:
             self.hub.add(self.udp.target((_resolve(host), port)))
         self.hub.start()
@@ -233,7 +236,16 @@ class BridgeDaemon:
         def set_tempo(bpm: float) -> None:
             self.controller.handle_message(OscMessage(f"{PREFIX}/bpm", (bpm,), "f"), sender)
 
-        link = LinkSync(self.performance, set_tempo, self.controller.current_params)
+        def set_running(playing: bool) -> None:
+            path = f"{PREFIX}/{'play' if playing else 'stop'}"
+            self.controller.handle_message(OscMessage(path, (), ""), sender)
+
+        link = LinkSync(
+            self.performance,
+            set_tempo,
+            self.controller.current_params,
+            set_running=set_running,
+        )
         self.performance.listeners.append(link)
         return link.start()
 

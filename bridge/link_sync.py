@@ -10,16 +10,19 @@ Every 20 ms a poller thread compares two clocks read at the same instant: Link's
 output is playing, extrapolated from the last rendered block (a
 :class:`~bridge.performance.PerformanceListener`: the render thread only stores a tuple).
 
-* **Tempo**: when the session's tempo changes, ours follows (folded by octaves into the
-  engine's 56..132 BPM, like MIDI clock in); when ours changes (a fader, a vibe), the
-  session follows us. The last change wins, as between Link peers.
+* **Tempo**: when the session's tempo changes, ours follows exactly (folded by octaves only
+  outside the engine's 40..200 BPM, like MIDI clock in); when ours changes (a fader, a
+  vibe, ``/latentscore/bpm``), the session follows us. The last change wins, as between
+  Link peers.
 * **Phase**: our bars line up with Link's quantum (4 beats). When the median error of the
   last ``ERROR_WINDOW`` readings exceeds ``PHASE_TOLERANCE`` beats, with the tempo settled,
   a short crossfade to an engine on the shifted grid corrects it (the grid moves at one
   scheduled sample), at most every ``REALIGN_SECONDS``. A single reading can be late (the
   machine was busy between reading the two clocks), so no single reading moves the grid.
   Clocks that agree stay locked; a tempo change realigns once.
-* **Start/stop** is left to each peer (Link's start/stop sync is not joined).
+* **Start/stop**: Link's start/stop sync is joined. A peer pressing play or stop (Live's
+  transport, TouchDesigner's Link CHOP) plays or stops us (with our usual short fades);
+  our ``/latentscore/play`` and ``/stop`` (or a MIDI button) start and stop the session.
 
 Everything here runs off the render thread and never blocks it.
 """
@@ -94,9 +97,10 @@ def wrap_phase(beats: float, quantum: float = QUANTUM) -> float:
 class LinkSync:
     """Keeps a :class:`LivePerformance`'s tempo and bar phase on a Link session.
 
-    ``set_tempo(position)`` applies a tempo axis position (0..1) as a control change would
-    (the daemon routes it through its controller, so feedback and state follow);
-    ``params()`` gives the current engine params for a realigning crossfade.
+    ``set_tempo(bpm)`` applies an exact tempo as a control change would and
+    ``set_running(playing)`` plays or stops (the daemon routes both through its controller,
+    so feedback and state follow); ``params()`` gives the current engine params for a
+    realigning crossfade. Without ``set_running`` start/stop sync stays off.
     """
 
     def __init__(
@@ -105,10 +109,12 @@ class LinkSync:
         set_tempo: Callable[[float], None],
         params: Callable[[], SynthParams],
         *,
+        set_running: Callable[[bool], None] | None = None,
         session: LinkSession | None = None,
     ) -> None:
         self.performance = performance
         self._set_tempo = set_tempo
+        self._set_running = set_running
         self._params = params
         self.session = session or LinkSession(performance.performer.params.bpm)
         self.link: Any = self.session.link
@@ -121,10 +127,13 @@ class LinkSync:
         self._errors: collections.deque[float] = collections.deque(maxlen=ERROR_WINDOW)
         self.realignments = 0
         self.last_error: float | None = None  # beats, at the last poll (for tests and logs)
+        self._seen_playing: bool | None = None  # the session's transport, as last seen
+        self._lead_playing: bool | None = None  # our play/stop, for the session (poller)
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> LinkSync:
         self.link.quantum = QUANTUM
+        self.link.start_stop_sync_enabled = self._set_running is not None
         self.link.enabled = True
         self._thread.start()
         log.info("Ableton Link on: %.2f BPM, %d peer(s)", self.link.tempo, self.link.num_peers)
@@ -144,6 +153,7 @@ class LinkSync:
     def transport(self, sample: int, event: TransportEvent) -> None:
         if event in ("play", "stop"):
             self._running = event == "play"
+            self._lead_playing = self._running  # the poller tells the session
             self._last = None
 
     # --- poller --------------------------------------------------------------------------
@@ -178,8 +188,30 @@ class LinkSync:
                 break
         return (before + after) / 2, beat, tempo
 
+    def sync_transport(self) -> None:
+        """Start/stop: our play or stop leads the session; the session's change leads us."""
+        if self._set_running is None:
+            return
+        link = self.link
+        lead, self._lead_playing = self._lead_playing, None
+        if lead is not None:
+            if bool(link.playing) != lead:
+                log.info("%s the Link session", "starting" if lead else "stopping")
+                link.playing = lead
+            self._seen_playing = lead
+            return
+        playing = bool(link.playing)
+        if self._seen_playing is None:
+            self._seen_playing = playing  # joining: take no action on the state we found
+        elif playing != self._seen_playing:
+            self._seen_playing = playing
+            if playing != self._running:
+                log.info("Link session %s: following", "started" if playing else "stopped")
+                self._set_running(playing)
+
     def step(self) -> None:
         """One comparison of the two clocks: follow or lead the tempo, realign the phase."""
+        self.sync_transport()
         link = self.link
         now, link_beat, link_tempo = self._read_clocks()
         ours = self.our_beat_at(now)

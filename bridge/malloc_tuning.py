@@ -14,9 +14,17 @@ pattern fragments the heap:
 Measured with in-process probes of the soak traffic (100 msgs/s, 30 % style changes, a
 vibe every 15 s), RSS growth over the first 90 s after warm-up: a fixed 128 KB threshold
 +37 MB; a 32 KB threshold +18 MB; one arena +20 MB; a 16 KB threshold and two arenas
-+14 MB. (The rest was the voices' note-length envelope caches, now bounded by bytes in
-:data:`synth.sample_cache.SAMPLES`: with both, +3 MB over 2.5 minutes.) The cost is an
-``mmap`` per block of 16 KB or more, none of which the render worker allocates per block.
++14 MB. But a low threshold costs an ``mmap``/``munmap`` pair (page faults, TLB flushes on
+every core) for every block above it, and the engine builds allocate thousands: in the
+10-minute JACK soak (``benchmarks/soak.py``) the 16 KB threshold gave 458 underruns and a
+249 ms render stall. Two-minute soaks: no tuning, 0 underruns but +18.6 % RSS; a 128 KB
+threshold with ``malloc_trim`` every 2 s, 25 underruns and +2.5 %; glibc's own threshold
+with trimming, 0 and +9.5 %; a 1 MB threshold with trimming, 2 and +6.9 % (warm-up
+included). So: a 1 MB threshold (whole notes of a few seconds still get their own mapping
+and go back at once), two arenas, and :func:`start_trimmer` handing freed heap pages back
+every 5 s. ``LATENTSCORE_MMAP_THRESHOLD`` (bytes; 0 leaves glibc's) and
+``LATENTSCORE_TRIM_SECONDS`` (0: off) override them, and ``LATENTSCORE_MALLOC_TUNING=0``
+turns the tuning off.
 
 A no-op where the C library has no ``mallopt`` (macOS, Windows, musl).
 """
@@ -24,12 +32,15 @@ A no-op where the C library has no ``mallopt`` (macOS, Windows, musl).
 from __future__ import annotations
 
 import ctypes
+import os
+import threading
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter numbers (malloc.h)
 M_MMAP_THRESHOLD = -3
 
-MMAP_THRESHOLD_BYTES = 16 * 1024
+MMAP_THRESHOLD_BYTES = int(os.environ.get("LATENTSCORE_MMAP_THRESHOLD", 1024 * 1024))
 ARENAS = 2
+TRIM_SECONDS = float(os.environ.get("LATENTSCORE_TRIM_SECONDS", 5.0))
 
 
 def tune_malloc(mmap_threshold: int = MMAP_THRESHOLD_BYTES, arenas: int = ARENAS) -> bool:
@@ -41,5 +52,23 @@ def tune_malloc(mmap_threshold: int = MMAP_THRESHOLD_BYTES, arenas: int = ARENAS
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
-    ok = bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold))
+    ok = mmap_threshold <= 0 or bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold))
     return bool(mallopt(M_ARENA_MAX, arenas)) and ok
+
+
+def start_trimmer(seconds: float = TRIM_SECONDS) -> threading.Event | None:
+    """Return freed heap memory to the system every ``seconds`` (glibc ``malloc_trim``)."""
+    if seconds <= 0:
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(seconds):
+            trim(0)
+
+    threading.Thread(target=run, name="malloc-trim", daemon=True).start()
+    return stop

@@ -6,8 +6,9 @@ output clocked in real time, so the test needs no sound card); each reports its 
 OSC as they are heard (``/latentscore/beat``). For every beat message the peer's own Link
 beat at the moment it arrived must be the same beat of the 4-beat bar (within 0.1 beat), for
 both daemons: they follow the session's tempo, lock to its phase and so to each other. Then
-the peer changes the tempo (both follow and re-lock), and a daemon's own tempo change
-(an OSC label) leads the session.
+the peer changes the tempo (both follow and re-lock), a daemon's own tempo change (an OSC
+label) leads the session, and start/stop sync runs both ways (the peer's transport stops
+and starts both daemons; a daemon's ``/stop`` stops the session and the other daemon).
 
 Runs wherever the optional ``aalink`` package is installed; with ``CI=true`` it must run.
 """
@@ -97,6 +98,7 @@ def test_two_daemons_follow_lock_to_and_lead_a_link_session() -> None:
 
     peer = LinkSession(120.0)
     peer.link.quantum = 4
+    peer.link.start_stop_sync_enabled = True
     peer.link.enabled = True
     try:
         with ExitStack() as stack:
@@ -122,6 +124,24 @@ def test_two_daemons_follow_lock_to_and_lead_a_link_session() -> None:
             time.sleep(8.0)
             errors, gap = _phase_errors(clients[1], peer.link, 5.0)
             _check_locked("B after A led", errors, gap, led)
+
+            # start/stop sync: the peer's transport plays and stops both daemons...
+            peer.link.playing = True  # (we are playing already: nothing changes)
+            time.sleep(0.5)
+            for client in clients:
+                assert client.state()[f"{P}/playing"] == (1,)
+            for playing in (False, True):
+                for client in clients:
+                    client.clear()  # (a wait must see the new value, not the state's)
+                peer.link.playing = playing
+                for client in clients:
+                    client.wait(f"{P}/playing", lambda m, v=int(playing): m.args == (v,))
+            time.sleep(0.5)  # both have told the session they follow it
+            # ...and a daemon's own stop stops the session (and so the other daemon)
+            clients[1].clear()
+            clients[0].send(f"{P}/stop")
+            wait_for(lambda: not peer.link.playing, 5.0, "the session to stop")
+            clients[1].wait(f"{P}/playing", lambda m: m.args == (0,), timeout=5.0)
     finally:
         peer.close()
 

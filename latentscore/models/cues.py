@@ -430,6 +430,17 @@ def _key_cues(text: str) -> list[Cue]:
     return out
 
 
+def explicit_bpm(text: str) -> float | None:
+    """The first "<number> bpm" in ``text`` that the engine can play exactly (40..200)."""
+    from synth.params import BPM_RANGE
+
+    for m in _BPM.finditer(text):
+        bpm = float(m.group(1))
+        if BPM_RANGE[0] <= bpm <= BPM_RANGE[1]:
+            return bpm
+    return None
+
+
 def _bpm_cues(text: str) -> list[Cue]:
     from synth.params import TEMPO_BPM
 
