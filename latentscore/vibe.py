@@ -15,6 +15,7 @@ import unicodedata
 from latentscore.config import MusicConfig
 from latentscore.errors import InvalidConfigError
 from latentscore.models.base import DEFAULT_MODEL, ModelSpec, resolve_model
+from latentscore.models.cues import explicit_bpm
 from latentscore.models.result import GenerateResult
 
 MAX_VIBE_CHARS = 1000
@@ -43,10 +44,19 @@ def clean_vibe_text(text: object) -> str:
     return cleaned
 
 
+def with_written_bpm(text: str, result: GenerateResult) -> GenerateResult:
+    """A tempo the text writes as a number ("92 bpm", 40..200) is played exactly, whatever
+    the model: the answer's config gets it as ``bpm`` unless the model set one itself."""
+    bpm = explicit_bpm(text)
+    if bpm is None or result.config.bpm is not None:
+        return result
+    return result.model_copy(update={"config": result.config.with_(bpm=bpm)})
+
+
 def vibe_to_result(text: str, model: ModelSpec = DEFAULT_MODEL) -> GenerateResult:
     """The model's full answer (title, thinking, config, palettes) for a vibe text."""
     cleaned = clean_vibe_text(text)
-    return resolve_model(model).generate(cleaned)
+    return with_written_bpm(cleaned, resolve_model(model).generate(cleaned))
 
 
 def vibe_to_config(text: str, model: ModelSpec = DEFAULT_MODEL) -> MusicConfig:
@@ -69,8 +79,8 @@ async def avibe_to_result(text: str, model: ModelSpec = DEFAULT_MODEL) -> Genera
     resolved = await asyncio.to_thread(resolve_model, model)
     agenerate = getattr(resolved, "agenerate", None)
     if agenerate is not None:
-        return await agenerate(cleaned)
-    return await asyncio.to_thread(resolved.generate, cleaned)
+        return with_written_bpm(cleaned, await agenerate(cleaned))
+    return with_written_bpm(cleaned, await asyncio.to_thread(resolved.generate, cleaned))
 
 
 async def avibe_to_config(text: str, model: ModelSpec = DEFAULT_MODEL) -> MusicConfig:

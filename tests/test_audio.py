@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import importlib.abc
+import signal
 import sys
 import threading
 import time
@@ -325,6 +326,16 @@ def test_play_blocks_until_done_and_plays_every_sample(monkeypatch: pytest.Monke
 
 
 def test_ctrl_c_fades_out_closes_and_reraises(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C is simulated with _thread.interrupt_main(), which does nothing while SIGINT is
+    # ignored, as it is for a background job of a non-interactive shell (`make test &`)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_fades_out_closes_and_reraises(monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_fades_out_closes_and_reraises(monkeypatch: pytest.MonkeyPatch) -> None:
     sd = _fake_sounddevice(has_output=True, interrupt=True)
     monkeypatch.setitem(sys.modules, "sounddevice", sd)
     loud = Audio(np.full(44100 * 5, 0.5, dtype=np.float32))

@@ -69,11 +69,19 @@ def test_bad_bpm_is_an_error_naming_field_value_and_range(bad: object) -> None:
 
 
 # --- the Python API and the CLI -----------------------------------------------------------
-def test_the_fast_model_plays_a_written_bpm_exactly() -> None:
-    config = ls.vibe_to_config("dark warehouse techno at 128 bpm")
+def test_a_written_bpm_is_played_exactly_whatever_the_model() -> None:
+    config = ls.vibe_to_config("dark warehouse techno at 128 bpm")  # the fast model
     assert config.bpm == 128.0 and config.tempo == "very_fast"
     assert ls.vibe_to_config("slow rain on a tin roof").bpm is None
     assert ls.vibe_to_config("a 300 bpm blur").bpm is None  # outside 40..200: a label only
+
+    class Fixed:  # a user's own model (any object with generate)
+        name = "fixed"
+
+        def generate(self, text: str) -> ls.GenerateResult:
+            return ls.vibe_to_result("calm", model="fast")
+
+    assert ls.vibe_to_config("calm at 72 BPM", model=Fixed()).bpm == 72.0  # type: ignore[arg-type]
 
 
 def test_render_plays_the_exact_bpm_and_writes_it_to_the_midi_file(tmp_path: Path) -> None:

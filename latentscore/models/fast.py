@@ -12,7 +12,6 @@ How a text becomes a config:
    explicit musical terms ("allegro", "no drums", "in D dorian") decide it outright;
    descriptive words ("candlelit", "frantic") add their weight to the vote, and so, more
    lightly, do words that merely resemble a lexicon phrase ("sprinting" ~ "sprint").
-   A tempo written as a number ("92 bpm") also sets ``config.bpm``, played exactly.
 
 The title is the text itself in title case when it has at most six words, otherwise the
 closest scene's title; the palettes come from the closest scene. Everything is
@@ -30,7 +29,7 @@ from typing import Any, cast
 import numpy as np
 
 from latentscore.config import FIELDS, FieldSpec, MusicConfig
-from latentscore.models.cues import EXPLICIT, Cue, CueMatcher, explicit_bpm
+from latentscore.models.cues import EXPLICIT, Cue, CueMatcher
 from latentscore.models.library import VibeLibrary
 from latentscore.models.minilm import MiniLMEncoder
 from latentscore.models.result import (
@@ -136,8 +135,8 @@ class FastModel:
             for c in field_cues:
                 votes[spec.index(c.label)] += s.cue_weight * c.strength
             chosen[name] = spec.labels[_decide(votes, spec.ordered)]
-        return Match(  # "92 bpm" in the text is also played exactly
-            config=MusicConfig(**cast(dict[str, Any], chosen), bpm=explicit_bpm(text)),
+        return Match(
+            config=MusicConfig(**cast(dict[str, Any], chosen)),
             neighbours=tuple(int(i) for i in top),
             similarities=tuple(float(x) for x in sims[top]),
             cues=tuple(cues),
