@@ -58,6 +58,7 @@ log = logging.getLogger("bridge.midi")
 
 DEFAULT_MAP = "generic"
 _REPO_CONTROLLERS = Path(__file__).resolve().parent.parent / "presets" / "controllers"
+STAMP_CREEP = 5e-6  # seconds per message (50 ppm at 10 messages a second)
 REALTIME = frozenset({"clock", "start", "continue", "stop", "songpos"})
 ANCHOR_AHEAD_SECONDS = 0.02  # a clock-in alignment lands this far beyond the rendered audio
 
@@ -167,6 +168,7 @@ class MidiBridge:
         self._poller = threading.Event()
         self.received = 0
         self.ignored = 0
+        self._last_stamp: float | None = None  # see _stamp
         controller.commands["learn"] = self._learn_command
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -291,14 +293,33 @@ class MidiBridge:
                 close_port(port)
 
     # --- input (rtmidi callback thread) -----------------------------------------------------
+    def _stamp(self, msg: mido.Message) -> float:
+        """When ``msg`` was received, on the monotonic clock.
+
+        With the MIDI system's delta times (rtmidi), the previous stamp plus this delta,
+        unless that is later than now: arrival can only be late (a busy Python thread),
+        never early, so the earlier of the two is the better estimate; without deltas, now.
+        Each step adds :data:`STAMP_CREEP`, so a chain of deltas that runs early against
+        the monotonic clock (two clocks drift) creeps back to the earliest arrivals.
+        """
+        now = time.monotonic()
+        last = self._last_stamp
+        if last is None or not (self.system is not None and self.system.stamps_deltas):
+            stamp = now
+        else:
+            stamp = min(now, last + max(0.0, float(msg.time)) + STAMP_CREEP)
+        self._last_stamp = stamp
+        return stamp
+
     def _on_message(self, msg: mido.Message) -> None:
         """Every incoming message; never raises (bad input costs one message, not the daemon)."""
         try:
             self.received += 1
+            at = self._stamp(msg)
             kind = msg.type
             if kind in REALTIME:
                 if self.follower is not None:
-                    self.follower.handle(kind, position=getattr(msg, "pos", 0))
+                    self.follower.handle(kind, at, position=getattr(msg, "pos", 0))
                 return
             if self.learn.offer(msg):
                 return

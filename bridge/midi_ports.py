@@ -145,15 +145,27 @@ class MidiSystem:
     def open_input(
         self, wanted: str, callback: Callable[[mido.Message], None], virtual_name: str = IN_NAME
     ) -> Any:
-        """Open an input by name substring, or ``virtual``; messages go to ``callback``."""
+        """Open an input by name substring, or ``virtual``; messages go to ``callback``.
+
+        With rtmidi each message's ``time`` is the delta, in seconds, since the previous one
+        as the MIDI system stamped it (on JACK, in its process thread, before Python gets
+        the message): a clock follower can time ticks without the delays of Python threads.
+        """
         if wanted == VIRTUAL:
             port = self.backend.open_input(
                 virtual_name, virtual=True, callback=callback, **self._client(virtual_name)
             )
             self.own_ports += (virtual_name,)
-            return port
-        name = self.find(self.input_names(), wanted, "input")
-        return self.backend.open_input(name, callback=callback)
+        else:
+            name = self.find(self.input_names(), wanted, "input")
+            port = self.backend.open_input(name, callback=callback)
+        _keep_delta_times(port, callback)
+        return port
+
+    @property
+    def stamps_deltas(self) -> bool:
+        """Do input messages carry the MIDI system's delta times (see :meth:`open_input`)?"""
+        return self.description.startswith("rtmidi")
 
     def open_output(self, wanted: str, virtual_name: str = OUT_NAME) -> Any:
         """Open an output by name substring, or ``virtual``."""
@@ -174,6 +186,22 @@ class MidiSystem:
         lines += [f"  {n}" for n in self.output_names()] or ["  (none)"]
         lines.append(f'\'virtual\' creates "{IN_NAME}" / "{OUT_NAME}" for other programs to use.')
         return "\n".join(lines)
+
+
+def _keep_delta_times(port: Any, callback: Callable[[mido.Message], None]) -> None:
+    """mido's rtmidi input drops rtmidi's delta time; register a callback that keeps it."""
+    rt = getattr(port, "_rt", None)
+    if rt is None or not hasattr(rt, "set_callback"):
+        return
+
+    def deliver(event: tuple[list[int], float], data: object) -> None:
+        try:
+            message = mido.Message.from_bytes(event[0], time=float(event[1]))
+        except ValueError:
+            return  # not a MIDI message we can parse: dropped, as mido does
+        callback(message)
+
+    rt.set_callback(deliver)
 
 
 def _wait_jack_cycles(cycles: int, timeout: float) -> bool:
