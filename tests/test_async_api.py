@@ -137,6 +137,11 @@ def test_astream_never_blocks_the_event_loop() -> None:
         await task
         return total
 
+    # warm up first: in a fresh install the first render imports (and compiles to bytecode,
+    # holding the GIL) the synth's lazily loaded modules, a one-time cost this test is not
+    # about (it once stalled the loop for 179 ms in a fresh CI checkout)
+    for config in (ls.presets.load("lofi_study"), GROOVE):
+        ls.render(config, duration=0.5, seed=1)
     assert asyncio.run(main()) == 20 * SR
     assert len(gaps) > 10
     assert max(gaps) < 0.1, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
