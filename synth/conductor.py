@@ -127,6 +127,17 @@ class Conductor:
                     return start + (beat - bar_beat) * spb * self.sample_rate
         return 0.0
 
+    def tempos_from(self, sample: int) -> list[float]:
+        """Seconds per beat of the written bar that holds ``sample`` and of every later one
+        (a tempo glide writes each bar at the tempo in force when it was composed)."""
+        with self.lock:
+            spbs: list[float] = []
+            for start, _, spb in reversed(self.bar_starts):
+                spbs.append(spb)
+                if start <= sample:
+                    break
+        return spbs
+
     def skip_to(self, sample: int) -> None:
         """Nothing before ``sample`` will be read: clear what was written there, and join
         notes composed later that begin before it mid-way (see ``start_beat``)."""

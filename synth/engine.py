@@ -222,6 +222,13 @@ class Engine:
         """The engine sample at which it reaches musical position ``beat``."""
         return self._conductor.sample_at(beat)
 
+    def tempos_from(self, sample: int) -> set[float]:
+        """Every BPM the engine plays from ``sample`` on: of the bars already written there
+        and after (mid-glide bars keep the tempo they were composed at), and its current and
+        target tempo (bars still to come)."""
+        bpms = {60.0 / spb for spb in self._conductor.tempos_from(sample)}
+        return bpms | {self._current.bpm, self._target.bpm}
+
     def compose(self, ahead: int) -> None:
         """Compose bars up to ``ahead`` samples beyond what the next quantum needs.
 

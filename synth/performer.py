@@ -360,9 +360,11 @@ class Performer:
                 voice.fading_in = False
                 voice.fade_start, voice.fade_len = self.position, length
             old = voice.engine
-            if voice.drums_until is None and abs(old.current_params.bpm - bpm) > 1e-3 * bpm:
-                # two tempos' drums overlapping would put hits off the one grid: the old
-                # engine's rhythm stops here (pads and tails still fade out over the crossfade)
+            tempos = old.tempos_from(self.position - voice.offset)
+            if voice.drums_until is None and any(abs(b - bpm) > 1e-3 * bpm for b in tempos):
+                # two tempos' drums overlapping would put hits off the one grid (the old one
+                # may still be in a bar composed mid-glide): the old engine's rhythm stops
+                # here (pads and tails still fade out over the crossfade)
                 old.set_params(old.params.with_values(rhythm="none"))
                 voice.drums_until = self.position
         self._voices.append(

@@ -107,3 +107,27 @@ def test_live_grid_holds_through_transitions(seed: int) -> None:
         composer.join()
     assert performer.engines_alive <= 2
     check_grid([o for o in onsets if o[0] < edges[-1][0]], edges)
+
+
+def test_crossfade_after_a_glide_keeps_one_grid() -> None:
+    """A tempo glide writes each bar at the tempo in force when it was composed; a crossfade
+    at the glide's (already reached) tempo that joins mid-way through such a bar must not
+    leave the old engine's drums running on its slower bar beside the new engine's."""
+    performer = Performer(robotic("electronic", "fast"), seed=5)
+    onsets: list[tuple[int, float]] = []
+    edges: list[tuple[int, float, float]] = []
+    target = robotic("electronic", "very_fast")
+    glide_at, crossfade_at = round(1.8 * SAMPLE_RATE), round(3.0 * SAMPLE_RATE)
+    for _ in range(round(8 * SAMPLE_RATE) // BLOCK):
+        position = performer.position
+        if position <= glide_at < position + BLOCK:
+            performer.glide_to(target, 0.5)
+        if position <= crossfade_at < position + BLOCK:
+            assert performer.engine.current_params.bpm == target.bpm  # the glide has arrived
+            performer.crossfade_to(target, 1.0)
+        edges.append((position, performer.beat_at(position), 0.0))
+        performer.render(BLOCK)
+        onsets += [
+            (e.start_sample, e.start_beat) for e in performer.drain_events() if e.layer == "rhythm"
+        ]
+    check_grid([o for o in onsets if o[0] < edges[-1][0]], edges)
