@@ -20,8 +20,8 @@ from bridge.midi_map import MapError
 from bridge.midi_options import API_CHOICES, MidiOptions
 from bridge.registry import address_table, build_registry
 from bridge.security import parse_host_port
-from latentscore.config import MusicConfig
-from synth.params import BPM_RANGE
+from latentscore.config import MusicConfig, check_bpm
+from latentscore.errors import InvalidConfigError
 
 Fail = Callable[[str], NoReturn]
 
@@ -106,8 +106,11 @@ def run_bridge(
         fail(f"--sync-offset must be within -1000..1000 ms, got {sync_offset:g}")
     if vibe is not None and config is not None:
         fail("give either --vibe or --preset/--config, not both")
-    if bpm is not None and not (math.isfinite(bpm) and BPM_RANGE[0] <= bpm <= BPM_RANGE[1]):
-        fail(f"--bpm must be in {BPM_RANGE[0]:g}..{BPM_RANGE[1]:g}, got {bpm:g}")
+    if bpm is not None:
+        try:
+            check_bpm(bpm, where="--bpm")
+        except InvalidConfigError as exc:
+            fail(str(exc))
     if not 0 <= osc_port < 65536 or (oscquery_port is not None and not 0 <= oscquery_port < 65536):
         fail("ports must be in 0..65535 (0: any free port)")
     if not (math.isfinite(volume) and 0.0 <= volume <= 1.0):

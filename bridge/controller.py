@@ -59,15 +59,15 @@ from bridge.registry import (
     shorten,
 )
 from bridge.security import RateLimiter
-from bridge.state import BridgeState
+from bridge.state import BridgeState, bpm_value, config_value
 from bridge.vibe_worker import VibeRequest, VibeWorker
-from latentscore.config import FIELDS, MusicConfigUpdate, Step
+from latentscore.config import MusicConfigUpdate, Step
 from latentscore.errors import InvalidConfigError, LatentScoreError
 from latentscore.items import GLIDE_FIELDS
 from latentscore.models.base import ModelSpec
 from latentscore.models.result import GenerateResult
 from latentscore.vibe import vibe_to_result
-from synth.params import SynthParams, bpm_to_tempo
+from synth.params import SynthParams
 
 log = logging.getLogger("bridge.controller")
 
@@ -137,12 +137,6 @@ class _Parsed:
 class _VibeContext:
     sender: Sender
     at: int | None
-
-
-def _bpm_value(bpm: float) -> FieldValue:
-    """The tempo field value that plays ``bpm`` exactly (its label the nearest one)."""
-    position = round(bpm_to_tempo(bpm), 9)
-    return FieldValue(FIELDS["tempo"].nearest_label(position), position)
 
 
 class Controller:
@@ -339,7 +333,7 @@ class Controller:
                         knobs_only = False
                         self._field_feedback(field.name)
                 elif spec.name == "bpm":  # a number: applied at once, like a fader
-                    if self._edit("tempo", _bpm_value(float(p.value))):  # type: ignore[arg-type]
+                    if self._edit("tempo", bpm_value(float(p.value))):  # type: ignore[arg-type]
                         changed.add("tempo")
                         self._field_feedback("tempo", wrote=spec, origin=sender.origin)
                 elif spec.name == "config":
@@ -347,14 +341,7 @@ class Controller:
                     new = p.value.apply_to(state.config)
                     names = [n if n != "bpm" else "tempo" for n in p.value.changes()]
                     for name in dict.fromkeys(names):  # an exact bpm is a tempo edit
-                        changed_field = self.registry[name].field
-                        assert changed_field is not None
-                        field = changed_field
-                        label = getattr(new, name)
-                        position = field.position(label) if field.ordered else None
-                        if name == "tempo" and new.bpm is not None:
-                            position = bpm_to_tempo(new.bpm)
-                        if self._edit(name, FieldValue(label, position)):
+                        if self._edit(name, config_value(new, name)):
                             changed.add(name)
                             self._field_feedback(name)
                     knobs_only = False

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import random
 import signal
 import socket
@@ -166,8 +165,7 @@ class BridgeDaemon:
     def start(self) -> BridgeDaemon:
         """Start audio, inputs and outputs; returns self. Raises if a port or device fails."""
         opts = self.options
-        if os.environ.get("LATENTSCORE_MALLOC_TUNING", "1") != "0":
-            tune_malloc()  # before any thread of ours allocates (see bridge.malloc_tuning)
+        tune_malloc()  # before any thread of ours allocates (see bridge.malloc_tuning)
         start_trimmer()
         for host, port in opts.send_to:
             self.hub.add(self.udp.target((_resolve(host), port)))

@@ -34,6 +34,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import time
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter numbers (malloc.h)
 M_MMAP_THRESHOLD = -3
@@ -41,13 +42,18 @@ M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = int(os.environ.get("LATENTSCORE_MMAP_THRESHOLD", 1024 * 1024))
 ARENAS = 2
 TRIM_SECONDS = float(os.environ.get("LATENTSCORE_TRIM_SECONDS", 5.0))
+ENABLED = os.environ.get("LATENTSCORE_MALLOC_TUNING", "1") != "0"
+_trimmer: threading.Thread | None = None  # one per process: the heap is the process's
 
 
 def tune_malloc(mmap_threshold: int = MMAP_THRESHOLD_BYTES, arenas: int = ARENAS) -> bool:
     """Fix glibc's mmap threshold and cap its arenas; True if the C library took them.
 
-    Call before the daemon starts its threads (arenas already made stay).
+    Call before the daemon starts its threads (arenas already made stay). Does nothing with
+    ``LATENTSCORE_MALLOC_TUNING=0``.
     """
+    if not ENABLED:
+        return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
@@ -56,19 +62,26 @@ def tune_malloc(mmap_threshold: int = MMAP_THRESHOLD_BYTES, arenas: int = ARENAS
     return bool(mallopt(M_ARENA_MAX, arenas)) and ok
 
 
-def start_trimmer(seconds: float = TRIM_SECONDS) -> threading.Event | None:
-    """Return freed heap memory to the system every ``seconds`` (glibc ``malloc_trim``)."""
+def start_trimmer(seconds: float = TRIM_SECONDS) -> bool:
+    """Return freed heap memory to the system every ``seconds`` (glibc ``malloc_trim``).
+
+    One daemon thread per process, however many daemons start; True if it runs.
+    """
+    global _trimmer
+    if _trimmer is not None:
+        return True
     if seconds <= 0:
-        return None
+        return False
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
-        return None
-    stop = threading.Event()
+        return False
 
     def run() -> None:
-        while not stop.wait(seconds):
+        while True:
+            time.sleep(seconds)
             trim(0)
 
-    threading.Thread(target=run, name="malloc-trim", daemon=True).start()
-    return stop
+    _trimmer = threading.Thread(target=run, name="malloc-trim", daemon=True)
+    _trimmer.start()
+    return True

@@ -40,7 +40,6 @@ from bridge.midi_notes import NoteStream
 from bridge.midi_options import MidiOptions
 from bridge.midi_ports import (
     FEEDBACK_NAME,
-    FLUSH_SECONDS,
     OUT_NAME,
     VIRTUAL,
     MidiSystem,
@@ -281,13 +280,11 @@ class MidiBridge:
             self.watch.close()
         if self.notes is not None:
             self.notes.close()  # all notes off, clock stop
-        if self.out_port is not None or self.feedback_port is not None:
+        outputs = self.out_port is not None or self.feedback_port is not None
+        if self.system is not None and outputs:
             # rtmidi hands messages to the MIDI system asynchronously (on JACK, in the next
             # process cycle): closing at once could drop the last note-offs and the Stop
-            if self.system is not None:
-                self.system.flush()
-            else:
-                time.sleep(FLUSH_SECONDS)
+            self.system.flush()
         for port in (self.out_port, self.feedback_port):
             if port is not None:
                 close_port(port)

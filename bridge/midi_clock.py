@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.midi_notes import PPQN
-from synth.params import BPM_RANGE, bpm_to_tempo
+from synth.params import BPM_RANGE
 
 TEMPO_MIN, TEMPO_MAX = BPM_RANGE
 
@@ -41,11 +41,6 @@ def fold_bpm(bpm: float) -> float:
     while bpm < TEMPO_MIN:
         bpm *= 2.0
     return min(TEMPO_MAX, max(TEMPO_MIN, bpm))
-
-
-def bpm_to_position(bpm: float) -> float:
-    """The tempo axis position that plays ``bpm`` after folding (inverse of ``SynthParams.bpm``)."""
-    return bpm_to_tempo(fold_bpm(bpm))
 
 
 @dataclass
@@ -95,8 +90,7 @@ class ClockFollower:
         elif kind == "songpos":
             self._song_position = max(0, int(position))
         elif kind == "start" or (kind == "continue" and self._song_position is not None):
-            located = kind == "continue" and self._song_position is not None
-            self._start_beat = (self._song_position or 0) / 4.0 if located else 0.0
+            self._start_beat = (self._song_position or 0) / 4.0 if kind == "continue" else 0.0
             self._song_position = None
             self._ticks.clear()
             self._since_start = 0

@@ -20,6 +20,21 @@ from latentscore.params import to_synth_params
 from synth.params import CONTINUOUS, SynthParams, bpm_to_tempo, tempo_to_bpm
 
 
+def config_value(config: MusicConfig, name: str) -> FieldValue:
+    """Field ``name`` of ``config``: its label, and for ordered fields the label's position
+    (tempo: the exact ``bpm``'s position when the config sets one)."""
+    if name == "tempo" and config.bpm is not None:
+        return bpm_value(config.bpm)
+    spec, label = FIELDS[name], getattr(config, name)
+    return FieldValue(label, spec.position(label) if spec.ordered else None)
+
+
+def bpm_value(bpm: float) -> FieldValue:
+    """The tempo field value that plays ``bpm`` exactly (its label the nearest one)."""
+    position = round(bpm_to_tempo(bpm), 9)
+    return FieldValue(FIELDS["tempo"].nearest_label(position), position)
+
+
 class BridgeState:
     """Current values of every readable bridge address (see module docstring)."""
 
@@ -54,11 +69,7 @@ class BridgeState:
         """Take every label of ``config`` (positions snap to labels); returns changed fields."""
         changed: set[str] = set()
         for name in FIELDS:
-            label = getattr(config, name)
-            position = FIELDS[name].position(label) if FIELDS[name].ordered else None
-            if name == "tempo" and config.bpm is not None:
-                position = bpm_to_tempo(config.bpm)
-            if self.set_field(name, FieldValue(label, position)):
+            if self.set_field(name, config_value(config, name)):
                 changed.add(name)
         return changed
 

@@ -129,13 +129,6 @@ def daemon() -> Iterator[BridgeDaemon]:
         yield d
 
 
-@pytest.fixture
-def client(daemon: BridgeDaemon) -> Iterator[OscClient]:
-    c = OscClient(daemon.osc_port)
-    yield c
-    c.close()
-
-
 def engine_bpm(daemon: BridgeDaemon) -> float:
     return daemon.performance.performer.params.bpm
 

@@ -34,13 +34,6 @@ def daemon() -> Iterator[BridgeDaemon]:
         yield d
 
 
-@pytest.fixture
-def client(daemon: BridgeDaemon) -> Iterator[OscClient]:
-    c = OscClient(daemon.osc_port)
-    yield c
-    c.close()
-
-
 def engine_params(daemon: BridgeDaemon):  # the target the render thread handed to the engine
     return daemon.performance.performer.params
 

@@ -11,13 +11,13 @@ from collections import Counter
 import mido
 import pytest
 
-from bridge.midi_clock import ClockEvent, ClockFollower, bpm_to_position, fold_bpm
+from bridge.midi_clock import ClockEvent, ClockFollower, fold_bpm
 from bridge.midi_notes import NoteStream
 from bridge.midi_scheduler import TimedSender
 from bridge.performance import RenderedBlock
 from latentscore.midi_layout import LAYER_MIDI
 from synth.events import NoteEvent
-from synth.params import SynthParams
+from synth.params import SynthParams, bpm_to_tempo
 from tests.bridge_util import wait_for
 
 SR = 44100
@@ -190,8 +190,8 @@ def test_clock_follower_starts_mid_song_at_a_song_position_pointer() -> None:
 def test_bpm_to_tempo_position_inverts_the_engine_mapping() -> None:
     for position in (-0.25, 0.0, 0.1, 0.25, 0.5, 0.77, 1.0, 1.5):
         bpm = SynthParams(tempo=position).bpm
-        assert abs(bpm_to_position(bpm) - position) < 1e-9
+        assert abs(bpm_to_tempo(fold_bpm(bpm)) - position) < 1e-9
     # 40..200 BPM play exactly; outside, octaves fold the tempo in (the beat stays aligned)
     assert fold_bpm(160.0) == 160.0 and fold_bpm(40.0) == 40.0
     assert fold_bpm(300) == 150.0 and fold_bpm(30.0) == 60.0 and fold_bpm(450.0) == 112.5
-    assert SynthParams(tempo=bpm_to_position(174.0)).clamped().bpm == pytest.approx(174.0)
+    assert SynthParams(tempo=bpm_to_tempo(174.0)).clamped().bpm == pytest.approx(174.0)
