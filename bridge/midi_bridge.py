@@ -228,7 +228,7 @@ class MidiBridge:
             if wanted == VIRTUAL:
                 self.feedback_port = system.open_output(VIRTUAL, virtual_name=FEEDBACK_NAME)
             else:
-                self.feedback_port = system.open_output(wanted)
+                self.feedback_port = system.open_output(wanted, virtual_name=FEEDBACK_NAME)
         except Exception as exc:
             log.warning("MIDI feedback is off (no output port for %r): %s", wanted, exc)
             return
@@ -250,7 +250,7 @@ class MidiBridge:
         )
         perf.listeners.append(self.notes)
         self.sender_thread.start()
-        if opts.midi_out == VIRTUAL and system.is_jack:
+        if system.is_jack and OUT_NAME in system.own_ports:  # (virtual, or wired by us)
             self.watch = JackConnectWatch(OUT_NAME, self._connected)
             if not self.watch.start():
                 self.watch = None

@@ -9,7 +9,9 @@ neither (a server without ``/dev/snd/seq`` and no JACK server) raises
 :class:`MidiUnavailable`, which the daemon reports once before carrying on OSC-only.
 
 Port names are matched by case-insensitive substring (``--midi-in nano`` finds
-"nanoKONTROL2 MIDI 1"), or ``virtual`` creates a port other programs connect to.
+"nanoKONTROL2 MIDI 1"), or ``virtual`` creates a port other programs connect to. On JACK
+a named port is reached through our own "LatentScore In"/"LatentScore Out" port wired to
+it (see :mod:`bridge.jack_link`), so a patchbay shows LatentScore, not "RtMidiOut Client".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import mido
 
+from bridge.jack_link import jack_client, open_linked, wait_cycles
 from bridge.midi_options import API_CHOICES
 from latentscore.native_stderr import silenced_native_stderr
 
@@ -30,6 +33,7 @@ log = logging.getLogger("bridge.midi")
 FLUSH_SECONDS = 0.1  # ALSA, CoreMIDI, ...: time for the last messages to leave
 JACK_FLUSH_CYCLES = 2  # JACK: process cycles that must pass (rtmidi writes in its callback)
 JACK_FLUSH_TIMEOUT = 2.0  # seconds: a stalled server must not hang the exit
+JACK_LINK_TIMEOUT = 2.0  # seconds: waiting for a new connection to be live
 
 VIRTUAL = "virtual"
 IN_NAME = "LatentScore In"
@@ -158,8 +162,34 @@ class MidiSystem:
             self.own_ports += (virtual_name,)
         else:
             name = self.find(self.input_names(), wanted, "input")
-            port = self.backend.open_input(name, callback=callback)
+            port = self._open_linked(
+                lambda: self._open_virtual_input(virtual_name, callback),
+                virtual_name,
+                name,
+                output=False,
+            ) or self.backend.open_input(name, callback=callback)
         _keep_delta_times(port, callback)
+        return port
+
+    def _open_virtual_input(self, name: str, callback: Callable[[mido.Message], None]) -> Any:
+        return self.backend.open_input(name, virtual=True, callback=callback, **self._client(name))
+
+    def _open_linked(
+        self, open_own: Callable[[], Any], own_name: str, target: str, *, output: bool
+    ) -> Any | None:
+        """JACK: our own port ``own_name`` wired to ``target`` (see :mod:`bridge.jack_link`);
+        None elsewhere, or when that fails (the caller opens ``target`` directly)."""
+        if not self.is_jack:
+            return None
+        try:
+            port = open_linked(open_own, own_name, target, output=output, timeout=JACK_LINK_TIMEOUT)
+        except Exception as exc:
+            log.warning(
+                "could not wire %r to %r over JACK (%s); opening it directly", own_name, target, exc
+            )
+            return None
+        if port is not None:
+            self.own_ports += (own_name,)
         return port
 
     @property
@@ -176,7 +206,15 @@ class MidiSystem:
             self.own_ports += (virtual_name,)
             return port
         name = self.find(self.output_names(), wanted, "output")
-        return self.backend.open_output(name)
+        own = self._open_linked(
+            lambda: self.backend.open_output(
+                virtual_name, virtual=True, **self._client(virtual_name)
+            ),
+            virtual_name,
+            name,
+            output=True,
+        )
+        return own or self.backend.open_output(name)
 
     def listing(self) -> str:
         """Human-readable port list (``--midi-list``)."""
@@ -206,24 +244,13 @@ def _keep_delta_times(port: Any, callback: Callable[[mido.Message], None]) -> No
 
 def _wait_jack_cycles(cycles: int, timeout: float) -> bool:
     """Block until ``cycles`` JACK periods have run (False: no server to ask, or timed out)."""
-    try:
-        import jack
-
-        with silenced_native_stderr():
-            client = jack.Client("LatentScore flush", no_start_server=True)
-    except Exception:  # no JACK library or server: the caller sleeps instead
-        return False
-    try:
-        start, span = client.last_frame_time, cycles * client.blocksize
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if (client.last_frame_time - start) % 2**32 >= span:  # (frame times wrap at 2**32)
-                return True
-            time.sleep(0.001)
+    with jack_client("LatentScore flush") as client:
+        if client is None:  # no JACK library or server: the caller sleeps instead
+            return False
+        if wait_cycles(client, cycles, timeout):
+            return True
         log.warning("JACK did not run a process cycle within %.1f s at MIDI close", timeout)
         return False
-    finally:
-        client.close()
 
 
 def safe_send(port: Any, msg: mido.Message) -> bool:

@@ -5,8 +5,9 @@ daemon on JACK audio and opens its own JACK MIDI ports as the "controller" and t
 
 1. a CC sent from the controller port changes the parameter and comes back over OSC (UDP on
    127.0.0.1);
-2. the note stream arrives on the DAW port with each layer on its table channel, and every
-   note-on has its note-off once the daemon has stopped;
+2. the note stream arrives on the DAW port from our "LatentScore Out" port, GM programs
+   first, each layer on its table channel, and every note-on has its note-off once the
+   daemon has stopped;
 3. MIDI clock out arrives at 24 ticks per beat of the engine's tempo;
 4. a second daemon with ``--clock in`` follows 120 BPM clock sent from the controller port.
 
@@ -58,6 +59,10 @@ midi = MidiOptions(midi_in="Test Ctl", midi_out="Test Rx", clock="out", api="jac
 backend = SoundDeviceOutput()
 daemon = BridgeDaemon(make_options(backend=backend, device=device, oscquery_port=None, seed=3,
                                    config=config, midi=midi)).start()
+import jack
+with jack.Client("Test look") as look:
+    rx_port = [p for p in look.get_ports(is_midi=True, is_input=True) if "Test Rx" in p.name][0]
+    sources = [p.name for p in look.get_all_connections(rx_port)]
 client = OscClient(daemon.osc_port)
 client.send("/latentscore/subscribe")
 wait_for(lambda: client.messages("/latentscore/space"), what="state")
@@ -80,6 +85,8 @@ ticks = [t for t, m in received if m.type == "clock"]
 steady = ticks[len(ticks) // 4:]
 interval = statistics.median(b - a for a, b in zip(steady, steady[1:]))
 kinds = [m.type for m in msgs if m.type in ("start", "stop")]
+programs = sorted({(m.channel, m.program) for m in msgs if m.type == "program_change"})
+table = sorted({(v.channel_index, v.program) for v in LAYER_MIDI.values() if v.program is not None})
 client.close()
 
 # --- clock in: a second daemon follows clock sent from the controller port ---
@@ -104,7 +111,8 @@ print(json.dumps(dict(
     balanced=ons == offs, n_on=sum(ons.values()), n_off=sum(offs.values()),
     bpm=bpm, interval=interval, n_ticks=len(ticks), kinds=kinds,
     channels=sorted({v.channel_index for v in LAYER_MIDI.values()}),
-    tempo_in=tempo_in, follower_bpm=follower_bpm, underruns=daemon.performance.stats.underruns,
+    tempo_in=tempo_in, follower_bpm=follower_bpm, sources=sources,
+    programs_ok=programs == table, first=str(msgs[0]), underruns=daemon.performance.stats.underruns,
 )))
 """
 
@@ -127,6 +135,10 @@ def test_midi_in_out_and_clock_over_jack() -> None:
         f"{r['bpm']:.2f}), clock in -> {r['follower_bpm']:.2f} BPM"
     )
     assert r["space"] == 1.0
+    # our own port, named for us, wired to the DAW's before the first message went out: the
+    # GM programs arrive first, one per layer channel (rtmidi's own connection missed them)
+    assert r["sources"] == ["LatentScore Out:LatentScore Out"], r["sources"]
+    assert r["programs_ok"] and r["first"].startswith("program_change"), r["first"]
     assert r["n_on"] >= 10 and r["balanced"], (r["n_on"], r["n_off"])
     assert {int(c) for c in r["layers"]} <= set(r["channels"])
     assert 9 in {int(c) for c in r["layers"]}  # the drums on channel 10
