@@ -13,10 +13,12 @@ A black-box endurance run of what an installation or a long DAW session does to 
   CCs a second (knobs and faders of the generic map).
 
 Printed: the daemon's underruns (target 0, from its own count at exit) and JACK xruns seen
-by the recorder, its resident memory at start (after 10 s of warm-up) and at its peak
-(target growth < 5 %), its CPU use (share of one core), the messages sent and the values the
-listener received, and the machine's load average beside them (a loaded machine is a
-different test). Run: ``python benchmarks/soak.py`` (10 minutes) or ``--minutes 1``.
+by the recorder, its resident memory idle, after a warm-up of the same traffic (``--warmup``,
+60 s: the working set a flood needs, a second engine, the vibe model's buffers, the
+allocator's arenas, is not a leak) and at its peak from then on (target growth < 5 %),
+its CPU use (share of one core), the messages sent and the values the listener received,
+and the machine's load average beside them (a loaded machine is a different test).
+Run: ``python benchmarks/soak.py`` (10 minutes) or ``--minutes 1``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -131,10 +134,54 @@ def one_message(rng: random.Random, t: float) -> tuple[str, tuple[object, ...]]:
     return f"{P}/{field}", (0.5 + 0.45 * math.sin(t * (1 + FADERS.index(field))),)
 
 
+class Flood:
+    """The control traffic: 100 messages a second (see the module docstring)."""
+
+    def __init__(
+        self, rng: random.Random, sock: socket.socket, osc_port: int, rec: Recorder | None
+    ) -> None:
+        self.rng, self.sock, self.osc_port, self.rec = rng, sock, osc_port, rec
+        self.sent = self.midi_sent = self.vibes = self.crossfades = 0
+
+    def run(self, seconds: float, each_second: Callable[[float], None]) -> None:
+        rng, begin = self.rng, time.monotonic()
+        next_vibe = begin + 5.0
+        period = 1.0 / RATE_PER_S
+        k = 0
+        while (now := time.monotonic()) < begin + seconds:
+            due = begin + k * period
+            if due > now:
+                time.sleep(due - now)
+            k += 1
+            t = time.monotonic() - begin
+            if k % (RATE_PER_S // MIDI_PER_S) == 0 and self.rec is not None:
+                cc = rng.choice([21, 22, 23, 24, 25, 102, 103, 104, 105, 106, 107, 108])
+                self.rec.send_midi([0xB0, cc, rng.randrange(128)])
+                self.midi_sent += 1
+            elif time.monotonic() >= next_vibe:
+                self._send(f"{P}/vibe", (rng.choice(VIBES),))
+                self.vibes += 1
+                next_vibe += VIBE_EVERY_S
+            else:
+                address, values = one_message(rng, t)
+                self.crossfades += address.rsplit("/", 1)[1] in (*STYLES, "config", "seed")
+                self._send(address, values)
+            self.sent += 1
+            if k % RATE_PER_S == 0:
+                each_second(t)
+
+    def _send(self, address: str, values: tuple[object, ...]) -> None:
+        self.sock.sendto(encode_message(address, values), ("127.0.0.1", self.osc_port))  # type: ignore[arg-type]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--warmup", type=float, default=60.0,
+        help="seconds of the same traffic before the RSS baseline (default 60)",
+    )  # fmt: skip
     parser.add_argument("--latency", type=float, default=None, help="ms (default: the daemon's)")
     args = parser.parse_args()
     exe = str(ROOT / ".venv" / "bin" / "latentscore")
@@ -175,41 +222,33 @@ def main() -> int:
         listener = Listener(query_port)
         listener.start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        time.sleep(10.0)  # warm-up: caches, first vibe model use, allocator settling
+        time.sleep(5.0)  # settle after start-up
+        rss_idle = rss_kb(proc.pid)
+        flood = Flood(rng, sock, osc_port, rec if daemon_in else None)
+        if args.warmup > 0:  # the same traffic: the working set of a flood is not a leak
+            flood.run(args.warmup, lambda t: None)
+            print(
+                f"  warm-up {args.warmup:.0f} s: RSS {rss_kb(proc.pid) / 1024:.0f} MB", flush=True
+            )
+        flood.sent = flood.midi_sent = flood.vibes = flood.crossfades = 0
         rss_start = rss_peak = rss_kb(proc.pid)
         cpu_start, wall_start = cpu_seconds(proc.pid), time.monotonic()
-        sent = midi_sent = vibes = crossfades = 0
-        duration = args.minutes * 60.0
-        next_vibe = wall_start + 5.0
-        period = 1.0 / RATE_PER_S
-        k = 0
         last_report = wall_start
-        while (now := time.monotonic()) < wall_start + duration:
-            due = wall_start + k * period
-            if due > now:
-                time.sleep(due - now)
-            k += 1
-            t = time.monotonic() - wall_start
-            if k % (RATE_PER_S // MIDI_PER_S) == 0 and daemon_in:
-                cc = rng.choice([21, 22, 23, 24, 25, 102, 103, 104, 105, 106, 107, 108])
-                rec.send_midi([0xB0, cc, rng.randrange(128)])
-                midi_sent += 1
-            elif time.monotonic() >= next_vibe:
-                sock.sendto(
-                    encode_message(f"{P}/vibe", (rng.choice(VIBES),)), ("127.0.0.1", osc_port)
-                )
-                vibes += 1
-                next_vibe += VIBE_EVERY_S
-            else:
-                address, values = one_message(rng, t)
-                crossfades += address.rsplit("/", 1)[1] in (*STYLES, "config", "seed")
-                sock.sendto(encode_message(address, values), ("127.0.0.1", osc_port))  # type: ignore[arg-type]
-            sent += 1
-            if k % RATE_PER_S == 0:
-                rss_peak = max(rss_peak, rss_kb(proc.pid))
+
+        def each_second(t: float) -> None:
+            nonlocal rss_peak, last_report
+            rss_peak = max(rss_peak, rss_kb(proc.pid))
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 last_report = time.monotonic()
                 print(f"  {t / 60:.0f} min: RSS {rss_kb(proc.pid) / 1024:.0f} MB", flush=True)
+
+        flood.run(args.minutes * 60.0, each_second)
+        sent, midi_sent, vibes, crossfades = (
+            flood.sent,
+            flood.midi_sent,
+            flood.vibes,
+            flood.crossfades,
+        )
         wall = time.monotonic() - wall_start
         cpu = cpu_seconds(proc.pid) - cpu_start
         rss_end = rss_kb(proc.pid)
@@ -236,8 +275,9 @@ def main() -> int:
         f"slowest render {slowest.group(1) if slowest else '?'} ms"
     )
     print(
-        f"  RSS start {rss_start / 1024:.0f} MB, peak {rss_peak / 1024:.0f} MB, end "
-        f"{rss_end / 1024:.0f} MB: growth {growth:+.1f} % (target < 5 %)"
+        f"  RSS idle {rss_idle / 1024:.0f} MB; after warm-up {rss_start / 1024:.0f} MB, "
+        f"peak {rss_peak / 1024:.0f} MB, end {rss_end / 1024:.0f} MB: "
+        f"growth {growth:+.1f} % (target < 5 %)"
     )
     print(f"  CPU {100 * cpu / wall:.0f} % of one core")
     print(
