@@ -23,14 +23,16 @@ capacity plus one device block) and how much scheduling jitter the render worker
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import math
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -43,6 +45,10 @@ STALL_SECONDS = 0.5  # no device callback for this long while playing: the devic
 REOPEN_SECONDS = 1.0  # how often a lost device is tried again
 FADE_SECONDS = 0.05  # shutdown fade
 DROPOUT_LOG_SECONDS = 5.0  # at most one dropout warning line this often
+# Diagnosis of render stalls: LATENTSCORE_STALL_DUMP=<file>:<ms> makes faulthandler's C
+# watchdog (it needs no GIL) write every thread's stack to <file> whenever one render takes
+# longer than <ms>, which shows what the other threads were doing while the worker waited.
+_STALL_DUMP = os.environ.get("LATENTSCORE_STALL_DUMP", "")
 
 DeviceStatus = Literal["lost", "back"]
 
@@ -535,9 +541,14 @@ class OutputLoop:
         """Render into the ring until it is full (or the source ends)."""
         ring = self.ring
         stats = self.stats
+        dump = _stall_dump()
         while not self._source_done and not self._halt.is_set() and ring.free >= self.step:
             began = time.perf_counter()
+            if dump is not None:
+                faulthandler.dump_traceback_later(dump[1], file=dump[0])
             block, more = self.producer.produce(min(ring.free, self.max_render))
+            if dump is not None:
+                faulthandler.cancel_dump_traceback_later()
             took = 1000.0 * (time.perf_counter() - began)
             if took > stats.slowest_render_ms:
                 stats.slowest_render_ms = took
@@ -585,3 +596,17 @@ class OutputLoop:
         finally:
             if self._source_done and (self._stream is None or self._lost):
                 self._finished.set()
+
+
+_dump_target: tuple[Any, float] | None = None
+
+
+def _stall_dump() -> tuple[Any, float] | None:
+    """(open file, seconds) from ``LATENTSCORE_STALL_DUMP`` (see above), or None."""
+    global _dump_target
+    if not _STALL_DUMP or ":" not in _STALL_DUMP:
+        return None
+    if _dump_target is None:
+        path, ms = _STALL_DUMP.rsplit(":", 1)
+        _dump_target = (open(path, "a"), float(ms) / 1000.0)  # noqa: SIM115 (process-long)
+    return _dump_target

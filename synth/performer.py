@@ -50,6 +50,7 @@ QUICK_FADE_SECONDS = 0.06  # shortest fade-out of an interrupted outgoing engine
 BUILD_WAIT_SECONDS = 1.0
 MIN_HOLD_SECONDS = 0.25  # a crossfade runs at least this long before a newer one starts
 BUILD_LEAD_SECONDS = 0.03  # live: a crossfade starts this long after it is asked for
+MAX_RETIRED = 2  # live: silent engines kept for the composer to release (see _retire)
 
 
 @dataclass
@@ -183,6 +184,7 @@ class Performer:
         self.knob_seconds = knob_seconds
         self.live = live
         self._spare: list[NDArray[np.float32]] = []
+        self._retired: list[Engine] = []  # live: silent engines whose buses are not back yet
         if live:
             self._spare = [new_buses(touch=True), new_buses(touch=True)]
         self._voices = [_Voice(self._engine(params, self.seed, 0.0), 0, 0, 1, True)]
@@ -285,6 +287,7 @@ class Performer:
 
         For a live performance's composer thread (safe to call while :meth:`render` runs).
         """
+        self._release_retired()  # first: a build below takes its buses from the spares
         build = self._build
         if build is not None:
             build.try_build(lambda p, seed, beat: self._composed_engine(p, seed, beat, ahead))
@@ -411,10 +414,28 @@ class Performer:
         if any(v.finished(self.position) for v in self._voices):
             for voice in self._voices:
                 if voice.finished(self.position) and self.live:
-                    self._spare.append(voice.engine.release_buses())
+                    self._retire(voice.engine)
             self._voices = [v for v in self._voices if not v.finished(self.position)]
         np.clip(out, -1.0, 1.0, out=out)
         return out
+
+    def _retire(self, engine: Engine) -> None:
+        """A live engine has gone silent: its buses go back to the spares on the composer
+        thread (:meth:`compose_ahead`), since releasing them waits for the engine's compose
+        lock, which the composer may hold for tens of ms while it writes that engine's next
+        bar. Only if nobody composes (no composer thread) are they released here."""
+        self._retired.append(engine)
+        if len(self._retired) > MAX_RETIRED:
+            self._release_retired(keep=MAX_RETIRED)
+
+    def _release_retired(self, keep: int = 0) -> None:
+        """Release retired engines' buses into the spares (either thread may be first)."""
+        while len(self._retired) > keep:
+            try:
+                engine = self._retired.pop(0)
+            except IndexError:  # the other thread took the last one
+                return
+            self._spare.append(engine.release_buses())
 
     def drain_events(self) -> list[NoteEvent]:
         """Note events that start in the samples rendered since the last call (every

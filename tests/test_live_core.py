@@ -147,3 +147,30 @@ def test_live_performer_builds_new_engines_off_the_render_thread() -> None:
     assert composed_by == {"composer"}
     # both engines have bars composed beyond what the next block needs
     assert performer.engine._conductor.scheduled_until > performer.engine.position + SR // 5
+
+
+def test_render_thread_never_waits_for_the_composer_to_retire_an_engine() -> None:
+    """An engine that has faded out gives its buses back on the composer thread: releasing
+    them takes the engine's compose lock, which the composer can hold for tens of ms while
+    it writes that engine's next bar (the soak found 38 ms render stalls from this)."""
+    performer = Performer(params(), seed=5, quantum=LIVE_QUANTUM, live=True)  # type: ignore[arg-type]
+    performer.compose_ahead(SR // 4)
+    outgoing = performer.engine
+    performer.crossfade_to(params(melody="arp_melody"), 0.05)  # type: ignore[arg-type]
+    performer.compose_ahead(SR // 4)  # builds the new engine
+    spares_before = len(performer._spare)
+    with outgoing._compose_lock:  # the composer is busy writing the outgoing engine's bar
+        finished = threading.Event()
+
+        def render_past_the_fade() -> None:
+            for _ in range(40):  # 0.23 s: the 0.05 s fade is long over
+                performer.render(LIVE_QUANTUM)
+            finished.set()
+
+        worker = threading.Thread(target=render_past_the_fade, daemon=True)
+        worker.start()
+        assert finished.wait(5.0), "the render thread blocked on the composer's lock"
+        worker.join()
+    assert performer.engines_alive == 1
+    performer.compose_ahead(SR // 4)  # the composer hands the buses back for the next engine
+    assert len(performer._spare) == spares_before + 1
