@@ -82,6 +82,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def major_faults(pid: int) -> int:
+    """Page faults that had to read from disk (code or mapped files evicted meanwhile)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[9])
+
+
 def valid_labels(exe: str) -> None:
     """Keep only the labels this build knows (the schema may grow)."""
     listing = subprocess.run(
@@ -233,6 +238,7 @@ def main() -> int:
         flood.sent = flood.midi_sent = flood.vibes = flood.crossfades = 0
         rss_start = rss_peak = rss_kb(proc.pid)
         cpu_start, wall_start = cpu_seconds(proc.pid), time.monotonic()
+        faults_start = major_faults(proc.pid)
         last_report = wall_start
 
         def each_second(t: float) -> None:
@@ -251,6 +257,7 @@ def main() -> int:
         )
         wall = time.monotonic() - wall_start
         cpu = cpu_seconds(proc.pid) - cpu_start
+        faults = major_faults(proc.pid) - faults_start
         rss_end = rss_kb(proc.pid)
         load_end = os.getloadavg()
         listener.stop_flag.set()
@@ -279,7 +286,7 @@ def main() -> int:
         f"peak {rss_peak / 1024:.0f} MB, end {rss_end / 1024:.0f} MB: "
         f"growth {growth:+.1f} % (target < 5 %)"
     )
-    print(f"  CPU {100 * cpu / wall:.0f} % of one core")
+    print(f"  CPU {100 * cpu / wall:.0f} % of one core; {faults} major page faults")
     print(
         f"  machine load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end "
         f"({os.cpu_count()} cores); exit code {proc.returncode}"

@@ -368,6 +368,7 @@ class OutputLoop:
         if device_block > self.block_size:  # e.g. a JACK server with bigger periods
             self._grow(device_block)
         self._fill()  # the first callback must find audio
+        self.stats.slowest_render_ms = 0.0  # (the prefill is not against the clock)
         self._started_at = time.monotonic()
         self._worker.start()
         self._watchdog.start()
