@@ -133,6 +133,9 @@ def test_liblo_oscsend_and_oscdump(daemon: BridgeDaemon) -> None:
         oscsend(f"{P}/label/space", "s", "vast")
         oscsend(f"{P}/density", "i", "1")  # a whole number on a fader: its top
         oscsend(f"{P}/mode", "s", "dorian", url=f"osc.tcp://127.0.0.1:{port}")  # TCP (size)
+        # (TCP and UDP are separate streams: nothing orders the TCP change before the UDP
+        # state request, so the request waits until the change has landed)
+        wait_for(lambda: daemon.state.labels.get("mode") == "dorian", what="the TCP /mode")
         oscsend(f"{P}/state", "i", str(dump_port))  # a send-only tool names where to answer
         lines = _lines_until(dump, f"{P}/title")
         assert f"{P}/tempo f 0.750000" in lines
