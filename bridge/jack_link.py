@@ -26,22 +26,28 @@ log = logging.getLogger("bridge.midi")
 LINK_CLIENT = "LatentScore link"
 
 
-@contextmanager
-def jack_client(name: str) -> Iterator[Any | None]:
-    """A short-lived port-less JACK client, or None without a JACK library or server."""
+def open_jack_client(name: str) -> Any | None:
+    """A port-less client of the running JACK server (the one JACK_DEFAULT_SERVER names),
+    or None without a JACK library or server (libjack's own complaints silenced)."""
     try:
         import jack
 
         with silenced_native_stderr():
-            client = jack.Client(name, no_start_server=True)
+            return jack.Client(name, no_start_server=True)
     except Exception as exc:
         log.debug("no JACK client: %s", exc)
-        yield None
-        return
+        return None
+
+
+@contextmanager
+def jack_client(name: str) -> Iterator[Any | None]:
+    """A short-lived :func:`open_jack_client`, closed on leaving."""
+    client = open_jack_client(name)
     try:
         yield client
     finally:
-        client.close()
+        if client is not None:
+            client.close()
 
 
 def wait_cycles(client: Any, cycles: int, timeout: float) -> bool:

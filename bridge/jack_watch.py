@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from latentscore.native_stderr import silenced_native_stderr
+from bridge.jack_link import open_jack_client
 
 log = logging.getLogger("bridge.midi")
 
@@ -34,13 +34,8 @@ class JackConnectWatch:
 
     def start(self) -> bool:
         """Join the JACK server (the one JACK_DEFAULT_SERVER names); False when there is none."""
-        try:
-            import jack
-
-            with silenced_native_stderr():
-                client = jack.Client(WATCH_CLIENT, no_start_server=True)
-        except Exception as exc:  # no JACK library or server: nothing to watch
-            log.debug("no JACK connection watch: %s", exc)
+        client = open_jack_client(WATCH_CLIENT)
+        if client is None:  # no JACK library or server: nothing to watch
             return False
         client.set_port_connect_callback(self._changed)
         client.activate()

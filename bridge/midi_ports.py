@@ -156,9 +156,7 @@ class MidiSystem:
         the message): a clock follower can time ticks without the delays of Python threads.
         """
         if wanted == VIRTUAL:
-            port = self.backend.open_input(
-                virtual_name, virtual=True, callback=callback, **self._client(virtual_name)
-            )
+            port = self._open_virtual_input(virtual_name, callback)
             self.own_ports += (virtual_name,)
         else:
             name = self.find(self.input_names(), wanted, "input")
@@ -200,21 +198,17 @@ class MidiSystem:
     def open_output(self, wanted: str, virtual_name: str = OUT_NAME) -> Any:
         """Open an output by name substring, or ``virtual``."""
         if wanted == VIRTUAL:
-            port = self.backend.open_output(
-                virtual_name, virtual=True, **self._client(virtual_name)
-            )
+            port = self._open_virtual_output(virtual_name)
             self.own_ports += (virtual_name,)
             return port
         name = self.find(self.output_names(), wanted, "output")
         own = self._open_linked(
-            lambda: self.backend.open_output(
-                virtual_name, virtual=True, **self._client(virtual_name)
-            ),
-            virtual_name,
-            name,
-            output=True,
+            lambda: self._open_virtual_output(virtual_name), virtual_name, name, output=True
         )
         return own or self.backend.open_output(name)
+
+    def _open_virtual_output(self, name: str) -> Any:
+        return self.backend.open_output(name, virtual=True, **self._client(name))
 
     def listing(self) -> str:
         """Human-readable port list (``--midi-list``)."""
